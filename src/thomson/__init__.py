@@ -1,0 +1,25 @@
+"""thomson: hyperspherical-uniformity regularization for PyTorch.
+
+>>> import torch, thomson
+>>> model = thomson.models.CNN9(num_classes=100)
+>>> reg = thomson.Regularizer(model, thomson.MHE(s=2, half_space=True, reference=True))
+>>> penalty = reg()          # add to the loss; reg.stats holds the per-layer energies
+"""
+
+from thomson import functional, kernels, models
+from thomson.functional import hyperspherical_energy
+from thomson.objectives import MHE, Objective
+from thomson.regularizer import Regularizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MHE",
+    "Objective",
+    "Regularizer",
+    "__version__",
+    "functional",
+    "hyperspherical_energy",
+    "kernels",
+    "models",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from thomson.cli import main
+
+sys.exit(main())

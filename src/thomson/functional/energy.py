@@ -1,0 +1,95 @@
+"""Hyperspherical energy (MHE): the Riesz ``s``-energy of a set of directions."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from thomson.engine import Backend, pair_count, pairwise_sum
+from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows
+from thomson.kernels import METRICS, Metric, Riesz
+
+Reduction = Literal["mean", "sum"]
+REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
+
+DEFAULT_EPS = 1e-6
+"""Default-mode cosine contraction: cosines are scaled by ``1 - ε`` so no distance vanishes."""
+
+
+def riesz_kernel(s: float, metric: Metric, *, reference: bool, eps: float | None) -> Riesz:
+    """The pair kernel of :func:`hyperspherical_energy` for these arguments (shared by the objectives)."""
+    if reference:
+        return Riesz(s=s, metric=metric, angle_scale=1.0 / math.pi, angle_shift=1e-4)
+    return Riesz(s=s, metric=metric, contraction=DEFAULT_EPS if eps is None else eps)
+
+
+def hyperspherical_energy(
+    x: Tensor,
+    s: float = 2.0,
+    *,
+    metric: Metric = "euclidean",
+    half_space: bool = False,
+    reduction: Reduction = "mean",
+    eps: float | None = None,
+    reference: bool = False,
+    backend: Backend = "auto",
+) -> Tensor:
+    """Hyperspherical energy of the rows of ``x: [N, D]``, each taken as a direction.
+
+        E_s = Σ_{i<j} f_s(z_ij),   f_s(z) = z^(-s) (s > 0),  -log z (s = 0),  -z^(-s) (s < 0)
+
+    with ``z_ij = |x̂_i - x̂_j| = sqrt(2 - 2 c_ij)`` (``metric="euclidean"``) or the geodesic angle
+    ``z_ij = arccos c_ij`` (``metric="angular"``), ``x̂`` the normalized rows and ``c_ij = x̂_iᵀx̂_j``.
+    ``reduction="sum"`` with unit rows and ``eps=0`` is the classical Riesz energy (``s=1``, ``D=3``: the
+    Thomson problem); ``"mean"`` divides by the number of pairs, ``N(N-1)/2``.
+
+    ``half_space=True`` takes the energy of the ``2N`` directions ``[x̂; -x̂]`` (the MHE paper's half-space
+    variant, which also pushes neurons away from each other's negations); the mean is then over
+    ``2N(2N-1)/2`` pairs. It is computed from the ``N×N`` cosines alone.
+
+    Two modes, differing only in the constants:
+
+    * default: ``x̂_i = x_i/|x_i|``, and cosines contracted to ``(1 - ε) c`` with ``ε = 1e-6`` so duplicate
+      rows give a large, finite term and ``arccos`` a finite slope. Invariant to rescaling rows.
+    * ``reference=True``, the MHE authors' code: ``x̂_i = x_i/sqrt(|x_i|² + ε)`` with ``ε = 1e-4`` (not scale
+      invariant: small rows have ``|x̂| < 1``), the logarithmic term ``-log z²`` (twice ``-log z``), and the
+      angular distance ``z = θ/π + 1e-4``.
+
+    Args:
+        x: rows ``[N, D]``; need not be unit vectors. Half precision is computed in float32.
+        s: Riesz exponent, any real number. Default 2.
+        metric: ``"euclidean"`` or ``"angular"``. Default ``"euclidean"``.
+        half_space: energy of ``[x̂; -x̂]``. Default False.
+        reduction: ``"mean"`` over pairs or ``"sum"``. Default ``"mean"``.
+        eps: default mode: cosine contraction (default 1e-6; 0 is exact). Reference mode: ε inside the
+            norm (default 1e-4).
+        reference: reproduce the reference code's constants. Default False.
+        backend: engine backend, see :func:`thomson.engine.pairwise_sum`. Default ``"auto"``.
+
+    Returns:
+        A 0-dim tensor (float32 at least). 0 when there is no pair (``N = 1`` in full space).
+
+    Example:
+        >>> tetrahedron = torch.tensor([[1., 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=torch.float64)
+        >>> float(hyperspherical_energy(tetrahedron, s=1, reduction="sum", eps=0))  # 3·sqrt(6)/2
+        3.6742346141747673
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if eps is not None and not (eps >= 0 and (reference or eps < 1)):
+        raise ValueError(f"eps must be >= 0 (and < 1 in default mode), got {eps!r}")
+    kernel = riesz_kernel(float(s), metric, reference=reference, eps=eps)
+    with torch.autocast(x.device.type, enabled=False):
+        rows = as_rows(x)
+        unit = normalize_rows(rows, reference=reference, eps=REFERENCE_EPS if eps is None else eps)
+        total = pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
+        if reference and s == 0 and metric == "euclidean":
+            total = 2.0 * total  # the reference's log term is -log z², not -log z
+        if reduction == "sum":
+            return total
+        return total / max(pair_count(rows.shape[0], half_space), 1)

@@ -1,0 +1,73 @@
+"""The interface every objective implements, and the per-layer auxiliary state some of them keep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor, nn
+
+
+class Objective(nn.Module):
+    """A per-layer objective: maps one layer's weight (neurons on dim 0) to a scalar the network minimizes.
+
+    Call it on a weight of any shape ``[N, ...]``; it works on the rows ``weight.flatten(1)``. The value is
+    before any coefficient. :class:`thomson.Regularizer` calls it once per regularized layer with the layer's
+    name (which keys the objective's per-layer state) and whether the layer is the classifier.
+
+    Class attributes ``coef`` and ``classifier_coef`` hold the coefficients the method's paper used for
+    hidden layers and the classifier; ``Regularizer`` applies them unless given others.
+
+    Objectives with auxiliary tensors per layer (poles, projections, power-iteration vectors) create them on
+    first use with :meth:`layer_state`; they are buffers of the objective, so they are saved by
+    ``state_dict()``, restored by ``load_state_dict()`` (even into a fresh objective), moved by ``.to()``, and
+    never part of ``model.parameters()``.
+    """
+
+    coef: float = 1.0
+    classifier_coef: float = 1.0
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        raise NotImplementedError
+
+    def layer_state(self, layer: str, name: str, init: Callable[[], Tensor]) -> Tensor:
+        """The tensor ``name`` of ``layer``, made by ``init()`` on first use and kept as a buffer.
+
+        Update it in place (``t.copy_(...)``) to keep the same storage.
+        """
+        key = f"{layer.replace('.', '/')}:{name}"
+        tensor = self._buffers.get(key)
+        if tensor is None:
+            tensor = init()
+            self.register_buffer(key, tensor)
+        return tensor
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        # Per-layer state is created lazily; a fresh objective must still accept a saved one.
+        for key, value in state_dict.items():
+            name = key[len(prefix) :]
+            if key.startswith(prefix) and ":" in name and "." not in name and name not in self._buffers:
+                self.register_buffer(name, value.detach().clone())
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+
+
+def rows_of(weight: Tensor, objective: str) -> Tensor:
+    """``weight.flatten(1)``: one row per neuron, with a clear error for tensors that have no neurons."""
+    if not isinstance(weight, Tensor) or weight.dim() < 2:
+        shape = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
+        raise ValueError(
+            f"{objective} needs a weight with neurons on dim 0 and at least 2 dims, got {shape}; "
+            "biases and norm scales are not regularized"
+        )
+    return weight.flatten(1)

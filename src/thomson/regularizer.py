@@ -1,0 +1,247 @@
+"""``Regularizer``: attach an objective to the layers of any PyTorch model, with a per-layer breakdown."""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from thomson.objectives.base import Objective
+
+Coef = float | Callable[[int], float]
+"""A coefficient: a number, or a function of the step (warm-up, decay)."""
+
+Selector = str | type | tuple[type, ...] | Callable[[str, nn.Module], bool]
+"""Picks weights: a glob on the tensor's or its module's name (``"features.*"``, ``"head"``), a module type,
+or a predicate ``(tensor_name, module) -> bool``."""
+
+DEFAULT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str  # "features.0.weight"
+    module: nn.Module
+    attr: str  # "weight"
+
+    def tensor(self) -> Tensor:
+        value: Tensor = getattr(self.module, self.attr)  # recomputed each call for parametrized weights
+        return value
+
+
+class Regularizer(nn.Module):
+    """Sum of an objective over the layers of a model, weighted by per-layer coefficients.
+
+        R = Σ_{hidden layers l} coef(t) · objective(W_l)  +  classifier_coef(t) · objective(W_cls)
+
+    By default every ``Linear`` and ``Conv1d/2d/3d`` weight is regularized (rows ``weight.flatten(1)``), and
+    the classifier is the last ``Linear`` among them: it gets ``classifier_coef`` and is evaluated with
+    ``classifier=True`` (no half-space), as in the papers' code.
+
+    Call it each training step and add the result to the loss; ``stats`` then holds that step's per-layer
+    values (before coefficients) as plain floats for logging. Its own state (the step counter, the
+    objective's auxiliary tensors) is in ``state_dict()``; the model is not.
+
+    Args:
+        model: any ``nn.Module``; a DDP/DataParallel wrapper or a ``torch.compile`` result is unwrapped.
+        objective: an :class:`~thomson.objectives.Objective`, e.g. ``thomson.MHE(s=2, half_space=True)``.
+        coef: hidden-layer coefficient, a number or a function of the step. Default: ``objective.coef``.
+        classifier_coef: the classifier's coefficient. Default: ``objective.classifier_coef``.
+        include: selectors of the weights to regularize, replacing the default set; any tensor with at
+            least 2 dims can be named. Default None (every Linear/Conv weight).
+        exclude: selectors of weights to leave out. Default None.
+        classifier: ``"auto"`` (the last selected Linear), the name of a selected weight or module, or None
+            for no classifier. Default ``"auto"``.
+        check_finite: raise, naming the layer, when the value is not finite. Default True.
+
+    Example:
+        >>> import torch, thomson
+        >>> model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+        >>> reg = thomson.Regularizer(model, thomson.MHE(s=2, half_space=True))
+        >>> loss = model(torch.randn(4, 8)).square().mean() + reg()
+        >>> sorted(reg.stats)
+        ['0.weight', '2.weight']
+        >>> reg.classifier
+        '2.weight'
+    """
+
+    step: Tensor
+
+    def __init__(
+        self,
+        model: nn.Module,
+        objective: Objective,
+        *,
+        coef: Coef | None = None,
+        classifier_coef: Coef | None = None,
+        include: Selector | Sequence[Selector] | None = None,
+        exclude: Selector | Sequence[Selector] | None = None,
+        classifier: str | None = "auto",
+        check_finite: bool = True,
+    ) -> None:
+        super().__init__()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not isinstance(objective, Objective):
+            raise TypeError(
+                f"objective must be a thomson objective such as thomson.MHE(...), got {type(objective).__name__}"
+            )
+        self.objective = objective
+        self.coef: Coef = _checked_coef("coef", objective.coef if coef is None else coef)
+        self.classifier_coef: Coef = _checked_coef(
+            "classifier_coef", objective.classifier_coef if classifier_coef is None else classifier_coef
+        )
+        self.check_finite = check_finite
+        targets = _select(_unwrap(model), include, exclude)
+        self.classifier: str | None = _find_classifier(targets, classifier)
+        self._targets = targets  # a plain list: the model's modules are not registered in the regularizer
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self._last: dict[str, Tensor] = {}
+
+    @property
+    def layers(self) -> list[str]:
+        """Names of the regularized weights, in model order."""
+        return [t.name for t in self._targets]
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """Per-layer values (before coefficients) of the last call, as floats."""
+        return {name: float(value) for name, value in self._last.items()}
+
+    def forward(self, step: int | None = None) -> Tensor:
+        """The weighted sum over layers. ``step`` defaults to the internal counter, which advances by one per
+        call in training mode."""
+        t = int(self.step) if step is None else step
+        hidden, classifier = _value(self.coef, t), _value(self.classifier_coef, t)
+        values: dict[str, Tensor] = {}
+        total: Tensor | None = None
+        for target in self._targets:
+            is_classifier = target.name == self.classifier
+            value = self.objective(target.tensor(), layer=target.name, classifier=is_classifier)
+            values[target.name] = value.detach()
+            term = (classifier if is_classifier else hidden) * value
+            total = term if total is None else total + term
+        assert total is not None  # there is at least one target, checked at construction
+        if self.check_finite and not bool(torch.isfinite(total)):
+            self._raise_non_finite(values)
+        self._last = values
+        if self.training and step is None:
+            self.step += 1
+        return total
+
+    def _raise_non_finite(self, values: dict[str, Tensor]) -> None:
+        for target in self._targets:
+            if not bool(torch.isfinite(target.tensor()).all()):
+                raise FloatingPointError(
+                    f"layer {target.name!r} has non-finite weights (NaN or inf); the training has diverged "
+                    "before the regularizer was applied: lower the learning rate or clip gradients"
+                )
+        bad = [name for name, value in values.items() if not bool(torch.isfinite(value))]
+        raise FloatingPointError(
+            f"the objective is not finite on layer(s) {bad} although their weights are: duplicate or "
+            "antipodal rows with eps=0, or reference mode with very large weights; use the default eps"
+        )
+
+    def extra_repr(self) -> str:
+        return f"layers={len(self._targets)}, classifier={self.classifier!r}"
+
+
+def _checked_coef(name: str, coef: Coef) -> Coef:
+    if callable(coef):
+        return coef
+    if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef) or coef < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 or a function of the step, got {coef!r}")
+    return float(coef)
+
+
+def _value(coef: Coef, step: int) -> float:
+    return float(coef(step)) if callable(coef) else coef
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The user's model inside DDP/DataParallel and ``torch.compile`` wrappers."""
+    while True:
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = cast(nn.Module, model.module)
+        elif isinstance(getattr(model, "_orig_mod", None), nn.Module):
+            model = cast(nn.Module, model._orig_mod)
+        else:
+            return model
+
+
+def _candidates(model: nn.Module) -> list[_Target]:
+    """Every weight with at least 2 dims, parametrized ones under their plain name (``layer.weight``)."""
+    out = []
+    for module_name, module in model.named_modules():
+        if isinstance(module, parametrize.ParametrizationList):
+            continue
+        attrs = [n for n, p in module.named_parameters(recurse=False) if p.dim() >= 2]
+        if parametrize.is_parametrized(module):
+            attrs += [n for n in module.parametrizations if getattr(module, n).dim() >= 2]
+        for attr in attrs:
+            out.append(_Target(f"{module_name}.{attr}" if module_name else attr, module, attr))
+    return out
+
+
+def _matches(target: _Target, selector: Selector) -> bool:
+    if isinstance(selector, str):
+        module_name = target.name.rsplit(".", 1)[0] if "." in target.name else ""
+        return fnmatch.fnmatchcase(target.name, selector) or fnmatch.fnmatchcase(module_name, selector)
+    if isinstance(selector, (type, tuple)):
+        return isinstance(target.module, selector)
+    if callable(selector):
+        return bool(selector(target.name, target.module))
+    raise TypeError(
+        f"a selector must be a name pattern, a module type or a predicate (name, module) -> bool, got {selector!r}"
+    )
+
+
+def _as_list(selectors: Selector | Sequence[Selector] | None) -> list[Selector]:
+    if selectors is None:
+        return []
+    is_type_tuple = isinstance(selectors, tuple) and all(isinstance(s, type) for s in selectors)
+    if isinstance(selectors, (list, tuple)) and not is_type_tuple:
+        return list(selectors)
+    return [cast(Selector, selectors)]  # one selector; _matches rejects what is not one
+
+
+def _select(
+    model: nn.Module,
+    include: Selector | Sequence[Selector] | None,
+    exclude: Selector | Sequence[Selector] | None,
+) -> list[_Target]:
+    candidates = _candidates(model)
+    includes, excludes = _as_list(include), _as_list(exclude)
+    if includes:
+        chosen = [t for t in candidates if any(_matches(t, s) for s in includes)]
+    else:
+        chosen = [t for t in candidates if t.attr == "weight" and isinstance(t.module, DEFAULT_TYPES)]
+    chosen = [t for t in chosen if not any(_matches(t, s) for s in excludes)]
+    if not chosen:
+        names = [t.name for t in candidates]
+        raise ValueError(
+            f"no weight selected (include={include!r}, exclude={exclude!r}); weights with >= 2 dims in this "
+            f"model: {names}"
+        )
+    return chosen
+
+
+def _find_classifier(targets: list[_Target], classifier: str | None) -> str | None:
+    if classifier is None:
+        return None
+    if classifier == "auto":
+        linears = [t.name for t in targets if isinstance(t.module, nn.Linear)]
+        return linears[-1] if linears else None
+    for t in targets:
+        if classifier in (t.name, t.name.rsplit(".", 1)[0]):
+            return t.name
+    raise ValueError(
+        f"classifier={classifier!r} is not among the regularized weights {[t.name for t in targets]}; "
+        "pass one of them, 'auto' or None"
+    )
