@@ -20,7 +20,11 @@ DEFAULT_EPS = 1e-6
 
 
 def riesz_kernel(s: float, metric: Metric, *, reference: bool, eps: float | None) -> Riesz:
-    """The pair kernel of :func:`hyperspherical_energy` for these arguments (shared by the objectives)."""
+    """The pair kernel of :func:`hyperspherical_energy` for these arguments; validates them."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if eps is not None and not (eps >= 0 and (reference or eps < 1)):
+        raise ValueError(f"eps must be >= 0 (and < 1 unless reference=True), got {eps!r}")
     if reference:
         return Riesz(s=s, metric=metric, angle_scale=1.0 / math.pi, angle_shift=1e-4)
     return Riesz(s=s, metric=metric, contraction=DEFAULT_EPS if eps is None else eps)
@@ -77,12 +81,8 @@ def hyperspherical_energy(
         >>> float(hyperspherical_energy(tetrahedron, s=1, reduction="sum", eps=0))  # 3·sqrt(6)/2
         3.6742346141747673
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    if eps is not None and not (eps >= 0 and (reference or eps < 1)):
-        raise ValueError(f"eps must be >= 0 (and < 1 in default mode), got {eps!r}")
     kernel = riesz_kernel(float(s), metric, reference=reference, eps=eps)
     with torch.autocast(x.device.type, enabled=False):
         rows = as_rows(x)

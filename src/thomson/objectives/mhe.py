@@ -58,9 +58,7 @@ class MHE(Objective):
         super().__init__()
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
             raise ValueError(f"s must be a finite real number, got {s!r}")
-        riesz_kernel(float(s), metric, reference=reference, eps=None)  # validates metric
-        if eps is not None and not (eps >= 0 and (reference or eps < 1)):
-            raise ValueError(f"eps must be >= 0 (and < 1 unless reference=True), got {eps!r}")
+        riesz_kernel(float(s), metric, reference=reference, eps=eps)  # validates metric and eps
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.s = float(s)
