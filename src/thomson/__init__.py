@@ -8,13 +8,14 @@
 
 from thomson import functional, kernels, models
 from thomson.functional import hyperspherical_energy
-from thomson.objectives import MHE, Objective
+from thomson.objectives import MHE, CoMHE, Objective
 from thomson.regularizer import Regularizer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MHE",
+    "CoMHE",
     "Objective",
     "Regularizer",
     "__version__",

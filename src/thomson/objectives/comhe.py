@@ -1,0 +1,333 @@
+"""CoMHE: compressive minimum hyperspherical energy (Lin et al., CVPR 2020)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from thomson.functional.rows import as_rows, normalize_rows
+from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.mhe import MHE
+
+Projection = Literal["random", "angle", "adversarial", "group"]
+PROJECTIONS: tuple[Projection, ...] = ("random", "angle", "adversarial", "group")
+
+LearningRate = float | Callable[[], float]
+"""The inner learning rate: a number, or a function of nothing (``lambda: opt.param_groups[0]["lr"]``)."""
+
+_DEFAULT_DIM: dict[Projection, int] = {"random": 40, "angle": 30, "adversarial": 30, "group": 30}
+_DEFAULT_STEPS: dict[Projection, int] = {"angle": 1, "adversarial": 10}
+_LEARNED: tuple[Projection, ...] = ("angle", "adversarial")
+REFERENCE_INNER_LR = 0.1
+"""The reference's inner learning rate: the network's, 0.1 at the start of its schedule."""
+REFERENCE_INNER_WEIGHT_DECAY = 1e-3 * 5e-4
+"""The reference's decay on a learned projection: ``1e-3 · 5e-4 · ½|P|²`` added to the inner loss."""
+_FIXED_STREAM = 2**63 - 1  # the draw used outside training; training draws use streams 0, 1, 2, ...
+_MASK64 = 2**64 - 1
+
+
+class CoMHE(Objective):
+    """Compressive MHE: the energy of a layer's neurons after projecting them to a few dimensions.
+
+        CoMHE(W) = mean_c  base(W P_cᵀ),     W ∈ R^{N×D} (rows = neurons),  P_c ∈ R^{k×D}, k = dim
+
+    ``base`` is any pairwise objective, by default half-space ``s = 2`` MHE (the reference's). Projections:
+
+    * ``"random"``: ``num_projections`` matrices with N(0, 1) entries, drawn anew at every training
+      evaluation, all ``C`` products in one batched matmul; the value is the mean over the ``C`` projections.
+    * ``"angle"`` (angle-preserving): one learned ``P`` per layer (N(0, 1) init). Before the network's term,
+      ``inner_steps`` SGD steps lower the angle-preservation loss
+
+          ℓ_AP(P) = |Ĉ(W Pᵀ) - Ĉ(W)|_F  (+ ½ · inner_weight_decay · |P|² in the steps),
+
+      with ``Ĉ(X)`` the cosine matrix of the rows of ``X`` (un-squared Frobenius norm, diagonal included).
+      The network's term is ``base(W P'ᵀ)`` with the one-step look-ahead ``P' = P - lr ∇_P ℓ_AP(P, W)``,
+      differentiable in ``W`` (second order, as the reference's ``tf.gradients``; no decay term in ``P'``).
+    * ``"adversarial"``: one learned ``P`` per layer; ``inner_steps`` SGD steps of gradient ASCENT on
+      ``E(W Pᵀ)`` (minus the same decay), then the network's term ``base(W P'ᵀ)`` with the look-ahead
+      ``P' = P + lr ∇_P E(W Pᵀ)``: a min over ``W`` of a max over ``P``. ``E`` is the base's classifier form,
+      i.e. full space for MHE, which is the reference's ascent objective.
+    * ``"group"`` (no reference code; this library's definition): the ``D`` coordinates are split into
+      ``G = ceil(D/dim)`` contiguous groups of near-equal size (``torch.tensor_split``'s), and the value is
+      the mean over groups of ``base(W[:, group])``. Each group is a coordinate projection (a 0/1 matrix,
+      zero-padded to the largest group, which changes no cosine), so groups too are one batched matmul. For a
+      conv weight ``[out, in, kh, kw]`` a group is a run of input channels (whole channels when ``dim`` is a
+      multiple of ``kh·kw`` and divides ``D``). Deterministic, no state. It lowers the energy of every
+      channel group separately: neurons must differ within each group of inputs, not only overall.
+
+    Layer policy. The classifier (``classifier=True``) is never projected: it gets ``base`` in its classifier
+    form (full-space MHE, coefficient 10 from ``base.classifier_coef``). A layer whose rows have ``D <= dim``
+    coordinates is not projected either (a projection cannot lower its dimension): it gets ``base`` itself.
+    On CNN-9 this reproduces the reference exactly: the first conv (``D = 27``) gets plain half-space MHE,
+    every other layer the projected energy. A layer with fewer than 2 neurons has no pair and is not projected.
+
+    When it runs. In a training evaluation (``self.training`` and gradients enabled) random projections are
+    redrawn and learned projections take their inner steps, inside ``forward``: a user writes only
+    ``loss = ce + reg()``, once per optimizer step (every training evaluation is a step of the inner
+    problem). Otherwise (``.eval()``, ``torch.no_grad()``) the value is deterministic: random projections use
+    one fixed draw, learned ones their current ``P`` without step or look-ahead. :meth:`projected_energy`
+    evaluates given projection matrices.
+
+    State. Learned projections are per-layer buffers (:meth:`~Objective.layer_state`, key
+    ``"<layer>:projection"``); the random stream is a seed and a draw counter, buffers ``seed`` and ``draws``
+    (draw ``t`` comes from a generator seeded by a hash of both, on the weight's device). All are in
+    ``state_dict()``, survive loading into a fresh objective (a resumed run draws the same sequence), and are
+    never in ``model.parameters()``.
+
+    ``reference=True`` gives the reference code's numbers: base ``MHE(s=2, half_space=True, reference=True)``
+    and ``ε = 1e-4`` inside the norm of the cosines of ``ℓ_AP``. The other defaults are the reference's:
+    ``dim`` 40 (random) or 30, ``num_projections`` 20, ``inner_steps`` 1 (angle) or 10 (adversarial),
+    ``inner_lr`` 0.1 (the reference follows the network's learning rate: pass a function for that),
+    ``inner_weight_decay`` 5e-7. The default mode uses exact normalization (``MHE``'s default mode).
+
+    Args:
+        projection: ``"random"``, ``"angle"``, ``"adversarial"`` or ``"group"``. Default ``"random"``.
+        dim: projected dimension ``k`` (group: the largest group size). Default 40 (random) or 30.
+        num_projections: random only: projections per evaluation. Default 20.
+        base: the objective applied to the projected rows. Default ``MHE(s=2, half_space=True)``.
+        inner_steps: angle/adversarial only: SGD steps on ``P`` per training evaluation. Default 1 / 10.
+        inner_lr: angle/adversarial only: a number or a zero-argument function. Default 0.1.
+        inner_weight_decay: angle/adversarial only: decay on ``P`` in the inner steps. Default 5e-7.
+        seed: seed of the random stream (draws and initial projections). Default None: drawn from torch's
+            global generator, so ``torch.manual_seed`` fixes it.
+        reference: the reference code's constants. Default False.
+
+    Example:
+        >>> import torch, thomson
+        >>> comhe = thomson.CoMHE("random", dim=40, num_projections=20, seed=0)
+        >>> w = torch.randn(64, 16, 3, 3)                   # a conv weight: 64 neurons in D = 144
+        >>> value = comhe(w, layer="conv")                  # training mode: a fresh draw
+        >>> with torch.no_grad():                           # deterministic: the fixed draw
+        ...     bool(comhe(w, layer="conv") == comhe(w, layer="conv"))
+        True
+        >>> (comhe.coef, comhe.classifier_coef)
+        (1.0, 10.0)
+    """
+
+    seed: Tensor
+    draws: Tensor
+
+    def __init__(
+        self,
+        projection: Projection = "random",
+        dim: int | None = None,
+        num_projections: int | None = None,
+        base: Objective | None = None,
+        *,
+        inner_steps: int | None = None,
+        inner_lr: LearningRate | None = None,
+        inner_weight_decay: float | None = None,
+        seed: int | None = None,
+        reference: bool = False,
+    ) -> None:
+        super().__init__()
+        if projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
+        learned = projection in _LEARNED
+        for name, value, applies in (
+            ("num_projections", num_projections, projection == "random"),
+            ("inner_steps", inner_steps, learned),
+            ("inner_lr", inner_lr, learned),
+            ("inner_weight_decay", inner_weight_decay, learned),
+        ):
+            if value is not None and not applies:
+                raise ValueError(f"{name} does not apply to projection={projection!r}; leave it out")
+        self.projection: Projection = projection
+        self.dim = _checked_int("dim", _DEFAULT_DIM[projection] if dim is None else dim, minimum=1)
+        self.num_projections = _checked_int("num_projections", 20 if num_projections is None else num_projections, 1)
+        self.inner_steps = _checked_int(
+            "inner_steps", _DEFAULT_STEPS.get(projection, 0) if inner_steps is None else inner_steps, 0
+        )
+        self.inner_lr: LearningRate = REFERENCE_INNER_LR if inner_lr is None else inner_lr
+        if not callable(self.inner_lr):
+            _checked_rate("inner_lr", self.inner_lr)
+        self.inner_weight_decay = _checked_rate(
+            "inner_weight_decay", REFERENCE_INNER_WEIGHT_DECAY if inner_weight_decay is None else inner_weight_decay
+        )
+        if base is None:
+            base = MHE(s=2, half_space=True, reference=reference)
+        if not isinstance(base, Objective):
+            raise TypeError(f"base must be a thomson objective such as thomson.MHE(...), got {type(base).__name__}")
+        self.base = base
+        self.reference = bool(reference)
+        self.coef = base.coef
+        self.classifier_coef = base.classifier_coef
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, ()))
+        self._seed = _checked_int("seed", seed, minimum=0)
+        if self._seed >= 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        self._draws = 0
+        self.register_buffer("seed", torch.tensor(self._seed, dtype=torch.long))
+        self.register_buffer("draws", torch.tensor(0, dtype=torch.long))
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        n, d = rows_of(weight, "CoMHE").shape
+        if classifier or d <= self.dim or n < 2:
+            return self._base(weight, layer, classifier=classifier)
+        rows = as_rows(weight.flatten(1), "weight")
+        with torch.autocast(rows.device.type, enabled=False):
+            return self._mean_energy(self._projected(rows, layer), layer)
+
+    def projected_energy(self, weight: Tensor, projections: Tensor, *, layer: str = "") -> Tensor:
+        """``mean_c base(W P_cᵀ)`` for projections of your choice, ``[C, k, D]`` or one ``[k, D]``.
+
+        This is the value of a projected layer; ``forward`` chooses the projections. All ``C`` products are one
+        batched matmul.
+
+        Example:
+            >>> import torch, thomson
+            >>> w = torch.randn(8, 5, dtype=torch.float64)
+            >>> rotation = torch.linalg.qr(torch.randn(5, 5, dtype=torch.float64))[0]  # keeps every cosine
+            >>> comhe = thomson.CoMHE()
+            >>> torch.allclose(comhe.projected_energy(w, rotation), comhe.base(w))
+            True
+        """
+        rows = as_rows(rows_of(weight, "CoMHE"), "weight")
+        p = projections[None] if projections.dim() == 2 else projections
+        if p.dim() != 3 or p.shape[-1] != rows.shape[1]:
+            raise ValueError(
+                f"projections must have shape [C, k, D] or [k, D] with D = {rows.shape[1]}, "
+                f"got {tuple(projections.shape)}"
+            )
+        return self._mean_energy(torch.matmul(rows, p.to(rows.dtype).mT), layer)
+
+    def _projected(self, rows: Tensor, layer: str) -> Tensor:
+        """The projected rows ``W P_cᵀ`` of this evaluation, ``[C, N, k]``. In a training evaluation the random
+        projections are a new draw and the learned one is the look-ahead after the inner steps."""
+        d = rows.shape[1]
+        learning = self.training and torch.is_grad_enabled()
+        if self.projection == "group":
+            return _coordinate_groups(rows, self.dim)
+        if self.projection == "random":
+            p = self._draw((self.num_projections, self.dim, d), rows, fixed=not learning)
+            return torch.matmul(rows, p.mT)  # every projection in one batched matmul
+        state = self.layer_state(layer, "projection", lambda: self._draw((self.dim, d), rows, fixed=False))
+        if state.shape != (self.dim, d):
+            raise ValueError(
+                f"layer {layer!r} has rows of dimension {d} but its learned projection is "
+                f"{tuple(state.shape)}; use a fresh objective for a changed model"
+            )
+        if not learning:
+            return (rows @ state.to(rows.dtype).T)[None]
+        lr = self._inner_lr()
+        self._inner_steps(state, rows.detach(), layer, lr)
+        return (rows @ self._look_ahead(state, rows, layer, lr).T)[None]
+
+    def _mean_energy(self, projected: Tensor, layer: str) -> Tensor:
+        """``mean_c base(projected[c])`` over ``projected: [C, N, k]``, one projection at a time."""
+        return torch.stack([self._base(x, layer) for x in projected.unbind(0)]).mean()
+
+    def _base(self, x: Tensor, layer: str, *, classifier: bool = False) -> Tensor:
+        value: Tensor = self.base(x, layer=layer, classifier=classifier)
+        return value
+
+    def _inner_loss(self, p: Tensor, rows: Tensor, layer: str) -> Tensor:
+        """What the inner steps minimize (without decay): ``ℓ_AP``, or ``-E(W Pᵀ)`` for the adversary."""
+        if self.projection == "angle":
+            return _angle_loss(p, rows, reference=self.reference)
+        return -self._base(rows @ p.T, layer, classifier=True)
+
+    def _inner_steps(self, state: Tensor, rows: Tensor, layer: str, lr: float) -> None:
+        """``inner_steps`` plain SGD steps on the stored projection, ``rows`` held fixed."""
+        for _ in range(self.inner_steps):
+            p = state.detach().to(rows.dtype).requires_grad_(True)
+            loss = self._inner_loss(p, rows, layer) + 0.5 * self.inner_weight_decay * p.square().sum()
+            (grad,) = torch.autograd.grad(loss, p)
+            new = p.detach() - lr * grad
+            with torch.no_grad():  # a non-finite step (diverged weights) leaves the projection as it was
+                state.copy_(torch.where(torch.isfinite(new).all(), new, state.to(new.dtype)))
+
+    def _look_ahead(self, state: Tensor, rows: Tensor, layer: str, lr: float) -> Tensor:
+        """``P' = P - lr ∇_P loss(P, W)``, differentiable with respect to ``W``."""
+        p = state.detach().to(rows.dtype).requires_grad_(True)
+        (grad,) = torch.autograd.grad(self._inner_loss(p, rows, layer), p, create_graph=True)
+        return p - lr * grad
+
+    def _inner_lr(self) -> float:
+        lr = float(self.inner_lr()) if callable(self.inner_lr) else self.inner_lr
+        return _checked_rate("inner_lr (the value returned by the function)", lr)
+
+    def _draw(self, shape: tuple[int, ...], like: Tensor, *, fixed: bool) -> Tensor:
+        """N(0, 1) entries of ``shape`` on ``like``'s device and dtype: the next draw of the stream, or the
+        fixed one."""
+        stream = _FIXED_STREAM if fixed else self._draws
+        generator = torch.Generator(device=like.device)
+        generator.manual_seed(_mix(self._seed, stream))
+        if not fixed:
+            self._draws += 1
+            self.draws.fill_(self._draws)
+        return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+        self._seed, self._draws = int(self.seed), int(self.draws)
+
+    def extra_repr(self) -> str:
+        parts = [f"projection={self.projection!r}", f"dim={self.dim}"]
+        if self.projection == "random":
+            parts.append(f"num_projections={self.num_projections}")
+        if self.projection in _LEARNED:
+            lr = "<function>" if callable(self.inner_lr) else f"{self.inner_lr:g}"
+            parts += [f"inner_steps={self.inner_steps}", f"inner_lr={lr}"]
+        return ", ".join([*parts, f"reference={self.reference}"])
+
+
+def _angle_loss(p: Tensor, rows: Tensor, *, reference: bool) -> Tensor:
+    """``|Ĉ(W Pᵀ) - Ĉ(W)|_F``: how far the projection ``P`` moves the cosines between the rows of ``W``."""
+    diff = _cosines(rows @ p.T, reference) - _cosines(rows, reference)
+    # clamped so that a zero difference (no pair moved) has a finite second derivative
+    return diff.square().sum().clamp_min(torch.finfo(diff.dtype).tiny).sqrt()
+
+
+def _coordinate_groups(rows: Tensor, dim: int) -> Tensor:
+    """``[G, N, k]``: the rows restricted to each of ``G = ceil(D/dim)`` contiguous near-equal groups of
+    coordinates (``torch.tensor_split``'s: the first ``D mod G`` groups one longer). A shorter group is padded
+    with a zero coordinate, which changes no cosine. These are coordinate projections, taken by one gather."""
+    n, d = rows.shape
+    groups = math.ceil(d / dim)
+    size, longer = divmod(d, groups)
+    g = torch.arange(groups, device=rows.device)[:, None]
+    i = torch.arange(size + (longer > 0), device=rows.device)[None, :]
+    index = torch.where(i < size + (g < longer).long(), g * size + g.clamp(max=longer) + i, d)  # d: the zero
+    return torch.cat([rows, rows.new_zeros(n, 1)], dim=1)[:, index].transpose(0, 1)
+
+
+def _cosines(x: Tensor, reference: bool) -> Tensor:
+    unit = normalize_rows(x, reference=reference)
+    return unit @ unit.T
+
+
+def _mix(seed: int, stream: int) -> int:
+    """A 63-bit generator seed from ``(seed, stream)`` (SplitMix64 finalizer), so nearby streams are unrelated."""
+    x = (seed * 0x9E3779B97F4A7C15 + stream + 1) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (x ^ (x >> 31)) >> 1
+
+
+def _checked_int(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _checked_rate(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
