@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -17,15 +17,6 @@ from thomson.functional import hyperspherical_energy
 
 LEARNED = ("angle", "adversarial")
 PROJECTIONS = ("random", "angle", "adversarial", "group")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """These tests run thousands of tiny ops; on a busy 2-core machine intra-op threads make them 10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ---- numpy re-expressions of the reference code (neurons as columns, ε = 1e-4 inside the norm) -------------
