@@ -116,8 +116,10 @@ def test_refuses_to_overwrite_and_checks_settings_on_resume(uninterrupted: RunRe
         fit(TrainConfig(**SETTINGS, out=out))
     with pytest.raises(ValueError, match=r"other settings \(lr: 0.05 then, 0.1 now\)"):
         fit(TrainConfig(**{**SETTINGS, "lr": 0.1}, out=out), resume=True)
+    handler = signal.getsignal(signal.SIGTERM)
     again = fit(TrainConfig(**SETTINGS, out=out), resume=True)  # finished: nothing to do, same result
     assert again.completed and again.test_acc == uninterrupted.test_acc
+    assert signal.getsignal(signal.SIGTERM) == handler  # fit put the previous SIGTERM handler back
 
 
 def test_divergence_is_a_clear_error(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="parallel processes (default: one per core)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     add_config_arguments(parser, skip=("reg", "reg_options", "seed"))
-    parser.set_defaults(cfg_out=None)
     parser.epilog = "example: thomson compare --grid none mhe mhe:half_space=true --seeds 0,1,2 --out results/mine"
 
 

@@ -136,6 +136,13 @@ def compare(
 
     Returns:
         The :class:`~thomson.train.report.Comparison`; ``format_table`` of it is the terminal table.
+
+    Example:
+        >>> import tempfile
+        >>> base = TrainConfig(data="synthetic", steps=5, batch_size=32, milestones=[], model_options={"hidden": [8]})
+        >>> result = compare(base, ["none", "mhe"], seeds=[0, 1], out=tempfile.mkdtemp(), workers=1, echo=None)
+        >>> [(row.label, row.seeds) for row in result.rows]
+        [('none', [0, 1]), ('mhe', [0, 1])]
     """
     entries = [GridEntry.parse(spec) for spec in grid]
     labels = [e.label for e in entries]

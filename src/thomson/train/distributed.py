@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from torch import Tensor, nn
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,6 @@ class Distributed:
         if self.world > 1:
             for buffer in module.buffers():
                 dist.broadcast(buffer, src=0)
-
-    def broadcast(self, tensor: Tensor) -> None:
-        """Replace ``tensor`` on every process by rank 0's."""
-        if self.world > 1:
-            dist.broadcast(tensor, src=0)
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            dist.barrier()
 
     @property
     def _comm_device(self) -> torch.device:

@@ -24,7 +24,7 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def plot_accuracy(comparison: Comparison, path: str | Path) -> None:
+def _plot_accuracy(comparison: Comparison, path: str | Path) -> None:
     """Test accuracy per regularizer: each seed as a dot, the mean with its t-interval as an error bar."""
     rows = comparison.rows
     fig = _figure(max(5.0, 1.1 * len(rows) + 1.5), 4.0)
@@ -43,7 +43,7 @@ def plot_accuracy(comparison: Comparison, path: str | Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def plot_energy_curves(comparison: Comparison, path: str | Path) -> None:
+def _plot_energy_curves(comparison: Comparison, path: str | Path) -> None:
     """Each layer's s = 2 energy during training, one line per regularizer (mean over seeds), and its bound."""
     layers = comparison.layers
     nrows, ncols = _grid(len(layers))
@@ -70,7 +70,7 @@ def plot_energy_curves(comparison: Comparison, path: str | Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def plot_final_energy(comparison: Comparison, path: str | Path) -> None:
+def _plot_final_energy(comparison: Comparison, path: str | Path) -> None:
     """Each layer's final s = 2 energy per regularizer (mean over seeds), against its value at init and the bound."""
     layers, rows = comparison.layers, comparison.rows
     nrows, ncols = _grid(len(layers))
@@ -101,7 +101,7 @@ def plot_comparison(comparison: Comparison, folder: str | Path) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / name for name in PLOTS]
-    plot_accuracy(comparison, paths[0])
-    plot_energy_curves(comparison, paths[1])
-    plot_final_energy(comparison, paths[2])
+    _plot_accuracy(comparison, paths[0])
+    _plot_energy_curves(comparison, paths[1])
+    _plot_final_energy(comparison, paths[2])
     return paths
