@@ -1,4 +1,4 @@
-# make demo  — the main job (creates .venv on first use)
+# make demo  — the main job (creates .venv on first use): thomson compare on digits, results in results/demo
 # make test  — every check: ruff, mypy, pytest
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/digits_demo.py
+	$(BIN)/thomson compare --config configs/digits-demo.toml --out results/demo
 
 test: lint typecheck pytest
 

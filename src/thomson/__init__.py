@@ -6,7 +6,7 @@
 >>> penalty = reg()          # add to the loss; reg.stats holds the per-layer energies
 """
 
-from thomson import functional, kernels, models
+from thomson import data, functional, kernels, models, train
 from thomson.functional import hyperspherical_energy
 from thomson.objectives import MHE, CoMHE, Objective
 from thomson.regularizer import Regularizer
@@ -19,8 +19,10 @@ __all__ = [
     "Objective",
     "Regularizer",
     "__version__",
+    "data",
     "functional",
     "hyperspherical_energy",
     "kernels",
     "models",
+    "train",
 ]

@@ -1,0 +1,73 @@
+"""Build a model of this package by name, for the command line and config files."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from thomson.models.cnn9 import CNN9
+from thomson.models.mlp import MLP
+from thomson.models.resnet import ResNet, ResNet18
+
+
+def _mlp(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+    return MLP(math.prod(shape), num_classes, **options)
+
+
+def _cnn9(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+    if tuple(shape[1:]) != (32, 32):
+        raise ValueError(f"cnn9 needs 32×32 images (its fc6 is a 4×4 conv on the last map), got input {tuple(shape)}")
+    return CNN9(num_classes, in_channels=shape[0], **options)
+
+
+def _resnet(depth: int) -> Callable[..., nn.Module]:
+    def build(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+        return ResNet(depth, num_classes, in_channels=shape[0], **options)
+
+    return build
+
+
+def _resnet18(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+    return ResNet18(num_classes, in_channels=shape[0], **options)
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": _mlp,
+    "cnn9": _cnn9,
+    "resnet20": _resnet(20),
+    "resnet32": _resnet(32),
+    "resnet56": _resnet(56),
+    "resnet110": _resnet(110),
+    "resnet18": _resnet18,
+}
+"""Model name → builder ``(num_classes, input_shape, **options) -> nn.Module``."""
+
+
+def build_model(name: str, num_classes: int, input_shape: Sequence[int], **options: Any) -> nn.Module:
+    """The model ``name`` for inputs of ``input_shape`` (without the batch dim) and ``num_classes`` outputs.
+
+    Image models need ``input_shape = (channels, height, width)``; the MLP flattens any shape. ``options``
+    are keyword arguments of the model's class (e.g. ``hidden=[256, 256]`` for the MLP).
+
+    Args:
+        name: one of :data:`MODELS` (case-insensitive): ``mlp``, ``cnn9``, ``resnet20/32/56/110``, ``resnet18``.
+        num_classes: outputs.
+        input_shape: one input's shape, e.g. ``(64,)`` or ``(3, 32, 32)``.
+        options: keyword arguments of the model.
+
+    Example:
+        >>> build_model("mlp", 10, (64,), hidden=[32]).classifier
+        Linear(in_features=32, out_features=10, bias=True)
+    """
+    builder = MODELS.get(name.lower())
+    if builder is None:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+    if builder is not _mlp and len(input_shape) != 3:
+        raise ValueError(f"model {name!r} needs image inputs (channels, height, width), got {tuple(input_shape)}")
+    try:
+        return builder(num_classes, tuple(input_shape), **options)
+    except TypeError as error:  # an option the model does not take
+        raise ValueError(f"bad option for model {name!r}: {error}") from error

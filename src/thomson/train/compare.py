@@ -1,0 +1,217 @@
+"""``compare``: a grid of regularizers × seeds, run in parallel processes, resumable, summarized and plotted."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from thomson.train.config import RESULT_NEUTRAL, TrainConfig, parse_options
+from thomson.train.loop import SUMMARY, fit
+from thomson.train.plots import plot_comparison
+from thomson.train.regularizers import build_objective
+from thomson.train.report import Cell, Comparison, format_table, summarize, write_results
+from thomson.train.runlog import LOG, read_log
+
+DEFAULT_GRID = ("none", "mhe", "mhe:half_space=true", "comhe:projection=random", "mhs", "mgd", "so")
+"""The default regularizers: none, MHE, half-space MHE, CoMHE (random projections), MHS, MGD and SO."""
+
+DEFAULT_SEEDS = (0, 1, 2)
+
+_LIFTED = ("coef", "classifier_coef")  # grid options that are Regularizer coefficients, not objective options
+
+
+@dataclass(frozen=True)
+class GridEntry:
+    """One regularizer of the grid, written ``NAME[:KEY=VALUE,...]`` (e.g. ``mhe:s=0,half_space=true``).
+
+    ``coef=`` and ``classifier_coef=`` set the regularizer's coefficients; the other options go to the
+    objective. The spec string is the entry's label in the report.
+
+    Example:
+        >>> entry = GridEntry.parse("mhe:s=0,half_space=true,coef=0.1")
+        >>> entry.reg, entry.options, entry.coefs
+        ('mhe', {'s': 0, 'half_space': True}, {'coef': 0.1})
+    """
+
+    label: str
+    reg: str
+    options: dict[str, Any]
+    coefs: dict[str, Any]
+
+    @classmethod
+    def parse(cls, spec: str) -> GridEntry:
+        name, _, rest = spec.strip().partition(":")
+        if not name:
+            raise ValueError(f"a grid entry must read NAME[:KEY=VALUE,...], got {spec!r}")
+        items = [item for item in re.split(r",(?![^\[]*\])", rest) if item.strip()]
+        options = parse_options(items)
+        coefs = {k: options.pop(k) for k in _LIFTED if k in options}
+        return cls(spec.strip(), name, options, coefs)
+
+    @property
+    def folder(self) -> str:
+        """A file-system-safe folder name for the entry."""
+        return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", self.label)
+
+
+def cell_config(base: TrainConfig, entry: GridEntry, seed: int, out: Path) -> TrainConfig:
+    """The run of ``entry`` with ``seed``: ``base`` with the entry's regularizer, in ``out/runs/<entry>/seed<k>``."""
+    return dataclasses.replace(
+        base,
+        reg=entry.reg,
+        reg_options=entry.options,
+        seed=seed,
+        out=str(out / "runs" / entry.folder / f"seed{seed}"),
+        progress=False,
+        **entry.coefs,
+    )
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _run_cell(values: dict[str, Any]) -> dict[str, Any]:
+    """Run (or resume) one cell in a worker process; returns its summary."""
+    return fit(TrainConfig(**values), resume=True).summary()
+
+
+def _finished(config: TrainConfig) -> dict[str, Any] | None:
+    """The summary of a finished cell with the same settings, None if unfinished; error if settings differ."""
+    path = config.out_dir / SUMMARY
+    if not path.exists():
+        return None
+    summary: dict[str, Any] = json.loads(path.read_text())
+    now = config.to_dict()
+    diffs = [k for k in now if k not in RESULT_NEUTRAL - {"steps"} and summary["config"].get(k) != now[k]]
+    if diffs:
+        raise ValueError(
+            f"{path.parent} holds a finished run with other settings ({', '.join(diffs)}); "
+            "compare into another --out folder"
+        )
+    return summary
+
+
+def compare(
+    base: TrainConfig,
+    grid: Sequence[str] = DEFAULT_GRID,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    *,
+    out: str | Path = "results/compare",
+    baseline: str | None = None,
+    workers: int | None = None,
+    plots: bool = True,
+    echo: Callable[[str], None] | None = print,
+) -> Comparison:
+    """Train every regularizer of ``grid`` with every seed (same seeds for all) and compare them.
+
+    Each cell is a :func:`~thomson.train.fit` run of ``base`` with the entry's regularizer and the seed, in
+    ``out/runs/<entry>/seed<k>/``. Finished cells (their ``summary.json`` exists) are skipped and unfinished
+    ones resumed from their checkpoint, so an interrupted comparison is continued by running it again.
+    Cells run in ``workers`` processes (default: one per core, up to the number of cells), each with
+    ``max(1, cores // workers)`` torch threads unless ``base.threads`` is set. The result is written to
+    ``out/results.csv``, ``out/results.json`` and, with ``plots``, three PNG figures.
+
+    Args:
+        base: settings shared by all cells (its ``reg``, ``reg_options``, ``seed`` and ``out`` are replaced).
+        grid: entries ``NAME[:KEY=VALUE,...]``, see :class:`GridEntry`. Default :data:`DEFAULT_GRID`.
+        seeds: seeds, the same for every entry. Default ``(0, 1, 2)``.
+        out: results folder. Default ``"results/compare"``.
+        baseline: the entry the others are compared to, pairwise by seed. Default the first entry.
+        workers: processes; 1 runs in this process. Default None (automatic).
+        plots: write the PNG figures. Default True.
+        echo: where progress lines go (None: silent). Default ``print``.
+
+    Returns:
+        The :class:`~thomson.train.report.Comparison`; ``format_table`` of it is the terminal table.
+
+    Example:
+        >>> import tempfile
+        >>> base = TrainConfig(data="synthetic", steps=5, batch_size=32, milestones=[], model_options={"hidden": [8]})
+        >>> result = compare(base, ["none", "mhe"], seeds=[0, 1], out=tempfile.mkdtemp(), workers=1, echo=None)
+        >>> [(row.label, row.seeds) for row in result.rows]
+        [('none', [0, 1]), ('mhe', [0, 1])]
+    """
+    entries = [GridEntry.parse(spec) for spec in grid]
+    labels = [e.label for e in entries]
+    if len(set(labels)) != len(labels) or not labels:
+        raise ValueError(f"grid entries must be distinct and at least one, got {labels}")
+    if len(set(seeds)) != len(seeds) or not seeds:
+        raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
+    baseline = labels[0] if baseline is None else baseline
+    if baseline not in labels:
+        raise ValueError(f"baseline {baseline!r} is not a grid entry; entries: {labels}")
+    for entry in entries:  # fail before any training on an unknown name or a bad option
+        build_objective(entry.reg, entry.options)
+    out = Path(out)
+    say = echo or (lambda line: None)
+
+    configs = {(e.label, s): cell_config(base, e, s, out) for e in entries for s in seeds}
+    summaries = {key: _finished(config) for key, config in configs.items()}
+    todo = [key for key, summary in summaries.items() if summary is None]
+    cores = _cpu_count()
+    workers = min(len(todo), cores) if workers is None else min(workers, len(todo))
+    threads = base.threads or max(1, cores // max(workers, 1))
+    say(
+        f"{len(configs)} runs ({len(entries)} regularizers × {len(seeds)} seeds), {len(configs) - len(todo)} done, "
+        f"{len(todo)} to run in {max(workers, 1)} process(es) × {threads} thread(s) → {out}"
+    )
+    began, failures = time.perf_counter(), []
+
+    def finished(key: tuple[str, int], summary: dict[str, Any]) -> None:
+        summaries[key] = summary
+        done = sum(s is not None for s in summaries.values())
+        say(
+            f"[{done:>{len(str(len(configs)))}}/{len(configs)}] {key[0]} seed {key[1]}: test accuracy "
+            f"{100 * summary['test_acc']:.2f}% ({summary['wall_time']:.0f} s)"
+        )
+
+    if workers <= 1:
+        for key in todo:
+            config = dataclasses.replace(configs[key], threads=threads)
+            finished(key, fit(config, resume=True).summary())
+    elif todo:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures: dict[Future[dict[str, Any]], tuple[str, int]] = {
+                pool.submit(_run_cell, dataclasses.replace(configs[key], threads=threads).to_dict()): key
+                for key in todo
+            }
+            for future in as_completed(futures):
+                key = futures[future]
+                error = future.exception()
+                if error is not None:
+                    failures.append(f"{key[0]} seed {key[1]}: {type(error).__name__}: {error}")
+                    say(f"failed: {failures[-1]}")
+                else:
+                    finished(key, future.result())
+    if failures:
+        raise RuntimeError(f"{len(failures)} run(s) failed (re-run to retry them): " + "; ".join(failures))
+    say(f"grid done in {time.perf_counter() - began:.0f} s")
+
+    cells = []
+    for entry in entries:
+        for seed in seeds:
+            summary = summaries[(entry.label, seed)]
+            assert summary is not None
+            log = read_log(configs[(entry.label, seed)].out_dir / LOG)
+            curve = [(r["step"], r["energy"]) for r in log if r["kind"] == "eval"]
+            cells.append(Cell(entry.label, entry.reg, entry.options, seed, summary, curve))
+    comparison = summarize(cells, baseline, base.to_dict())
+    write_results(comparison, out)
+    if plots:
+        plot_comparison(comparison, out)
+    (out / "table.txt").write_text(format_table(comparison) + "\n")
+    return comparison

@@ -1,0 +1,309 @@
+"""``fit``: one training run (single process or one rank of torchrun), resumable bit-exactly."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from types import FrameType, TracebackType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from thomson.data import BatchOrder, Dataset, load_dataset
+from thomson.models import build_model
+from thomson.regularizer import Regularizer
+from thomson.train.checkpoint import CHECKPOINT, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from thomson.train.config import RESULT_NEUTRAL, TrainConfig
+from thomson.train.distributed import Distributed, setup_distributed
+from thomson.train.energy import layer_energies, layer_sizes, simplex_bound
+from thomson.train.loss import smoothed_cross_entropy
+from thomson.train.recipe import step_lr
+from thomson.train.regularizers import build_objective
+from thomson.train.runlog import RunLog
+
+SUMMARY = "summary.json"
+"""The file a completed run writes in its folder (its presence marks the run as finished)."""
+
+
+@dataclass
+class RunResult:
+    """What a run produced: final metrics, per-layer energies and the trained model (unwrapped)."""
+
+    config: TrainConfig
+    model: nn.Module
+    step: int
+    completed: bool  # reached config.steps; False when stopped by SIGTERM
+    test_acc: float
+    test_loss: float
+    wall_time: float
+    energy_init: dict[str, float]
+    energy_final: dict[str, float]
+    energy_bound: dict[str, float]
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-ready summary written to ``summary.json``."""
+        return {
+            "test_acc": self.test_acc,
+            "test_loss": self.test_loss,
+            "step": self.step,
+            "wall_time": self.wall_time,
+            "energy_init": self.energy_init,
+            "energy_final": self.energy_final,
+            "energy_bound": self.energy_bound,
+            "sizes": {k: list(v) for k, v in self.sizes.items()},
+            "config": self.config.to_dict(),
+        }
+
+
+class _StopSignal:
+    """Records SIGTERM instead of dying, so the loop can save a checkpoint and return (main thread only)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._installed = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def __enter__(self) -> _StopSignal:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if self._previous is None else self._previous)
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002  (the global generator user code may draw from)
+    random.seed(seed)
+
+
+def _evaluate(
+    model: nn.Module, dataset: Dataset, env: Distributed, config: TrainConfig
+) -> tuple[float, float, dict[str, float]]:
+    """Test accuracy, test loss (summed over the processes' shares) and the per-layer energies."""
+    model.eval()
+    env.broadcast_buffers(model)
+    loss_sum = correct = count = 0.0
+    with torch.no_grad():
+        for x, y in dataset.test_batches(config.eval_batch_size, rank=env.rank, world=env.world):
+            x, y = x.to(env.device), y.to(env.device)
+            logits = model(x)
+            loss_sum += float(smoothed_cross_entropy(logits, y, config.label_smoothing, config.prob_eps)) * len(y)
+            correct += float((logits.argmax(1) == y).sum())
+            count += len(y)
+    model.train()
+    loss_sum, correct, count = env.sum([loss_sum, correct, count])
+    return correct / count, loss_sum / count, layer_energies(model)
+
+
+def _check_same_run(saved: dict[str, Any], config: TrainConfig, where: str) -> None:
+    now = config.to_dict()
+    diffs = [
+        f"{k}: {saved.get(k)!r} then, {now[k]!r} now" for k in now if k not in RESULT_NEUTRAL and saved.get(k) != now[k]
+    ]
+    if diffs:
+        raise ValueError(
+            f"{where} was written by a run with other settings ({'; '.join(diffs)}); resume with the same "
+            "settings, or start the new run in another folder (--out)"
+        )
+
+
+def _progress(config: TrainConfig, env: Distributed, start: int) -> Any:
+    show = (sys.stderr.isatty() if config.progress is None else config.progress) and env.is_main
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional
+        show = False
+    if not show:
+        return None
+    return tqdm(total=config.steps, initial=start, desc=config.out_dir.name, leave=False, dynamic_ncols=True)
+
+
+def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
+    """Train ``config``'s model on its data with its regularizer; log, checkpoint and evaluate as it says.
+
+    The loop: for update ``t`` (from 0) set the rate :func:`~thomson.train.recipe.step_lr`, take the batch
+    of :class:`~thomson.data.BatchOrder` (a function of seed and step), minimize
+    ``smoothed_cross_entropy + regularizer()`` with SGD (momentum, weight decay on every parameter). Every
+    ``log_every`` steps a ``train`` record, every ``eval_every`` steps (and at 0 and the end) an ``eval``
+    record with test accuracy and per-layer energies go to ``out/log.jsonl``; every ``checkpoint_every``
+    steps, at the end and on SIGTERM, ``out/checkpoint.pt`` is written atomically. SIGTERM makes the loop
+    save and return with ``completed=False``; ``resume=True`` continues from the checkpoint, and on CPU the
+    result is bit-identical to an uninterrupted run (all random states and the step are saved; the batch
+    order is a function of the step). At the end ``out/summary.json`` is written.
+
+    Under ``torchrun`` every process runs ``fit``: the model is wrapped in DistributedDataParallel, each rank
+    takes its share of each global batch, the regularizer is evaluated on every rank on the replicated
+    weights (its gradient is the same everywhere), metrics are summed over ranks, and only rank 0 writes.
+
+    Args:
+        config: the run's settings.
+        resume: continue from ``out/checkpoint.pt`` if it exists (else start fresh). Default False: refuse to
+            overwrite a folder that holds a checkpoint.
+
+    Example:
+        >>> import tempfile
+        >>> config = TrainConfig(data="synthetic", steps=20, batch_size=32, milestones=[], reg="mhe",
+        ...                      model_options={"hidden": [16]}, out=tempfile.mkdtemp(), progress=False)
+        >>> result = fit(config)
+        >>> result.completed, 0 <= result.test_acc <= 1, sorted(result.energy_final)
+        (True, True, ['classifier.weight', 'features.0.weight'])
+    """
+    env = setup_distributed(config.device)
+    try:
+        return _fit(config, env, resume)
+    finally:
+        env.close()
+
+
+def _fit(config: TrainConfig, env: Distributed, resume: bool) -> RunResult:
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    out = config.out_dir
+    checkpoint_path = out / CHECKPOINT
+    if not resume and checkpoint_path.exists():
+        raise ValueError(f"{checkpoint_path} exists: pass resume=True (--resume) to continue it, or use another --out")
+    _seed_everything(config.seed)
+    data_seed = config.seed if config.data_seed is None else config.data_seed
+    dataset = load_dataset(
+        config.data,
+        data_dir=config.data_dir,
+        train_size=config.train_size,
+        train_fraction=config.train_fraction,
+        seed=data_seed,
+        **config.data_options,
+    )
+    model = build_model(config.model, dataset.num_classes, dataset.input_shape, **config.model_options)
+    model = model.to(env.device)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+    objective = build_objective(config.reg, config.reg_options, lr=lambda: float(optimizer.param_groups[0]["lr"]))
+    reg = None
+    if objective is not None:
+        reg = Regularizer(model, objective, coef=config.coef, classifier_coef=config.classifier_coef).to(env.device)
+    sizes = layer_sizes(model)
+    bound = {name: simplex_bound(n) for name, (n, _) in sizes.items()}
+
+    start, elapsed = 0, 0.0
+    metrics: dict[str, Any] = {"test_acc": float("nan"), "test_loss": float("nan"), "energy": {}}
+    energy_init: dict[str, float] | None = None
+    if resume and checkpoint_path.exists():
+        state = load_checkpoint(checkpoint_path)
+        _check_same_run(state["config"], config, str(checkpoint_path))
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if reg is not None:
+            reg.load_state_dict(state["regularizer"])
+        restore_rng(state["rng"])
+        start, elapsed, energy_init, metrics = state["step"], state["elapsed"], state["energy_init"], state["metrics"]
+    if energy_init is None:
+        energy_init = layer_energies(model)
+
+    net: nn.Module = model
+    if env.world > 1:
+        net = DistributedDataParallel(model, device_ids=[env.device] if env.device.type == "cuda" else None)
+    order = BatchOrder(len(dataset.train_y), config.batch_size, config.seed, rank=env.rank, world=env.world)
+    log = RunLog(out, resume_step=start if start else None, enabled=env.is_main)
+    bar = _progress(config, env, start)
+    began = time.perf_counter()
+
+    def save(step: int) -> None:
+        if env.is_main:
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "regularizer": reg.state_dict() if reg is not None else {},
+                "step": step,
+                "rng": capture_rng(),
+                "config": config.to_dict(),
+                "elapsed": elapsed + time.perf_counter() - began,
+                "energy_init": energy_init,
+                "metrics": metrics,
+            }
+            save_checkpoint(checkpoint_path, state)
+
+    step = start
+    try:
+        with _StopSignal() as stop:
+            if start == 0:
+                acc, test_loss, energy = _evaluate(model, dataset, env, config)
+                metrics = {"test_acc": acc, "test_loss": test_loss, "energy": energy}
+                log.write({"step": 0, "kind": "eval", **metrics})
+            for step in range(start, config.steps):
+                lr = step_lr(step, config.lr, config.milestones, config.gamma)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x, y = dataset.train_batch(order.indices(step), order.generator(step) if dataset.augment else None)
+                x, y = x.to(env.device), y.to(env.device)
+                logits = net(x)
+                ce = smoothed_cross_entropy(logits, y, config.label_smoothing, config.prob_eps)
+                penalty: Tensor = reg() if reg is not None else torch.zeros((), device=env.device)
+                loss = ce + penalty
+                if not bool(torch.isfinite(loss)):
+                    raise FloatingPointError(
+                        f"the loss is not finite at step {step} (cross-entropy {float(ce.detach())}, regularizer "
+                        f"{float(penalty.detach())}): lower the learning rate or the regularizer's coefficient"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                torch.autograd.backward(loss)
+                optimizer.step()
+                done = step + 1
+                if done % config.log_every == 0 or done == config.steps:
+                    correct = float((logits.argmax(1) == y).sum())
+                    ce_sum, correct, count = env.sum([float(ce.detach()) * len(y), correct, float(len(y))])
+                    record = {"step": done, "kind": "train", "lr": lr, "loss": ce_sum / count + float(penalty.detach())}
+                    record.update({"ce": ce_sum / count, "reg": float(penalty.detach()), "acc": correct / count})
+                    if reg is not None:
+                        record["reg_layers"] = reg.stats
+                    log.write(record)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{record['loss']:.4f}", acc=f"{record['acc']:.3f}", refresh=False)
+                if done % config.eval_every == 0 or done == config.steps:
+                    acc, test_loss, energy = _evaluate(model, dataset, env, config)
+                    metrics = {"test_acc": acc, "test_loss": test_loss, "energy": energy}
+                    log.write({"step": done, "kind": "eval", **metrics})
+                stopping = env.any(stop.requested)
+                if done % config.checkpoint_every == 0 or done == config.steps or stopping:
+                    save(done)
+                if bar is not None:
+                    bar.update(1)
+                step = done
+                if stopping:
+                    break
+    finally:
+        log.close()
+        if bar is not None:
+            bar.close()
+
+    result = RunResult(
+        config=config,
+        model=model,
+        step=step,
+        completed=step >= config.steps,
+        test_acc=metrics["test_acc"],
+        test_loss=metrics["test_loss"],
+        wall_time=elapsed + time.perf_counter() - began,
+        energy_init=energy_init,
+        energy_final=metrics["energy"],
+        energy_bound=bound,
+        sizes=sizes,
+    )
+    if result.completed and env.is_main:
+        (out / SUMMARY).write_text(json.dumps(result.summary(), indent=1) + "\n")
+    return result
