@@ -1,6 +1,13 @@
 """Objectives: modules holding an objective's hyperparameters and auxiliary state, callable on a weight."""
 
 from thomson.objectives.base import Objective
+from thomson.objectives.mgd import MGD
+from thomson.objectives.mhc import MHC
 from thomson.objectives.mhe import MHE
+from thomson.objectives.mhp import MHP
+from thomson.objectives.mhs import MHS
+from thomson.objectives.mma import MMA
+from thomson.objectives.orthogonality import DSO, MC, SO, SRIP
+from thomson.objectives.rmhp import RMHP
 
-__all__ = ["MHE", "Objective"]
+__all__ = ["DSO", "MC", "MGD", "MHC", "MHE", "MHP", "MHS", "MMA", "RMHP", "SO", "SRIP", "Objective"]
