@@ -7,7 +7,9 @@ import math
 import torch
 from torch import Tensor
 
+from thomson.functional.directions import directions
 from thomson.functional.polarization import pole_cosines
+from thomson.functional.rows import as_rows
 
 MHC_GAMMA = 10.0
 """γ of the Sphere-Uniformity code's soft minimum."""
@@ -46,9 +48,11 @@ def covering(
     if not (math.isfinite(gamma) and gamma > 0.0):
         raise ValueError(f"gamma must be a finite number > 0, got {gamma!r}")
     with torch.autocast(x.device.type, enabled=False):
-        c = pole_cosines(x, poles, reference)
-        d2 = 2.0 - 2.0 * c
-        if half_space:
-            d2 = torch.cat([d2, 2.0 + 2.0 * c], dim=1)
-        log_mean = torch.logsumexp(-gamma * d2, dim=1) - math.log(d2.shape[1])
-        return -log_mean / gamma
+        unit = directions(as_rows(x), reference=reference)
+        return soft_distance(pole_cosines(unit, poles, half_space=half_space, reference=reference), gamma=gamma)
+
+
+def soft_distance(cosines: Tensor, *, gamma: float = MHC_GAMMA) -> Tensor:
+    """``[K]``: ``-(1/γ) log mean_i exp(-γ (2 - 2c_ki))`` over each row of cosines ``[K, M]``, by ``logsumexp``."""
+    d2 = 2.0 - 2.0 * cosines
+    return -(torch.logsumexp(-gamma * d2, dim=1) - math.log(d2.shape[1])) / gamma

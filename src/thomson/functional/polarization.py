@@ -46,12 +46,17 @@ def polarization(
     """
     if not math.isfinite(s):
         raise ValueError(f"s must be a finite real number, got {s!r}")
-    kernel = riesz_kernel(float(s), "euclidean", reference=reference, eps=None)
     with torch.autocast(x.device.type, enabled=False):
-        c = pole_cosines(x, poles, reference)
-        if half_space:
-            return 0.5 * (kernel.value(c) + kernel.value(-c)).mean(dim=1)
-        return kernel.value(c).mean(dim=1)
+        unit = directions(as_rows(x), reference=reference)
+        cosines = pole_cosines(unit, poles, half_space=half_space, reference=reference)
+        return potential(cosines, s=s, reference=reference)
+
+
+def potential(cosines: Tensor, *, s: float = 2.0, reference: bool = False) -> Tensor:
+    """``[K]``: the mean Riesz ``s``-potential ``mean_i f_s(sqrt(2 - 2c_ki))`` over each row of cosines ``[K, M]``
+    (the kernel of :func:`~thomson.functional.hyperspherical_energy`, contracted by ``1 - 1e-6`` unless
+    ``reference``)."""
+    return riesz_kernel(float(s), "euclidean", reference=reference, eps=None).value(cosines).mean(dim=1)
 
 
 def relaxed_polarization(x: Tensor, *, normalized: bool = True) -> Tensor:
@@ -79,12 +84,12 @@ def relaxed_polarization(x: Tensor, *, normalized: bool = True) -> Tensor:
         return length
 
 
-def pole_cosines(x: Tensor, poles: Tensor, reference: bool) -> Tensor:
-    """``[K, N]`` cosines between the poles and the directions of the rows (reference: the code's ε's)."""
-    rows = as_rows(x)
-    v = as_rows(poles, "poles").to(rows.dtype)
-    if v.shape[1] != rows.shape[1]:
-        raise ValueError(f"poles must have shape [K, {rows.shape[1]}] to match x, got {tuple(v.shape)}")
-    unit = directions(rows, reference=reference)
-    v_unit = normalize_rows(v, reference=reference, eps=REFERENCE_EPS)
-    return v_unit @ unit.T
+def pole_cosines(unit: Tensor, poles: Tensor, *, half_space: bool = False, reference: bool = False) -> Tensor:
+    """``[K, M]`` cosines between the poles' directions and unit rows ``unit: [N, D]``; ``M = 2N`` with the
+    cosines to ``[u; -u]`` when ``half_space``. Poles are normalized exactly, or as ``v / sqrt(|v|² + 1e-4)``
+    (``reference``)."""
+    v = as_rows(poles, "poles").to(unit.dtype)
+    if v.shape[1] != unit.shape[1]:
+        raise ValueError(f"poles must have shape [K, {unit.shape[1]}] to match the rows, got {tuple(v.shape)}")
+    c = normalize_rows(v, reference=reference, eps=REFERENCE_EPS) @ unit.T
+    return torch.cat([c, -c], dim=1) if half_space else c

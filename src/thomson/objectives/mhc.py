@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from thomson.functional.covering import MHC_GAMMA, covering
+from thomson.functional.covering import MHC_GAMMA, soft_distance
 from thomson.objectives._checks import real
 from thomson.objectives.poles import PoleGame, PoleLR
 
@@ -15,15 +15,17 @@ class MHC(PoleGame):
         min_W max_v S(v; W),   S(v; W) = -(1/γ) log( (1/N) Σ_i exp(-γ |v̂ - ŵ_i|²) ),   γ = 10
 
     ``S`` is a soft distance from ``v`` to the nearest neuron; its maximum over the sphere is a soft covering
-    radius. A learnable pole per layer maximizes ``S`` (it moves to the centre of the largest hole) while
-    the network minimizes ``S`` at the pole, covering that hole. See :func:`thomson.functional.covering`
-    and :class:`~thomson.objectives.poles.PoleGame` for the poles (N(0, 1) init, 10 momentum-0.9 SGD steps
-    per training call, weight decay 5e-4, learning rate ``pole_lr``, kept in the ``state_dict``).
-    Half-space on hidden layers, never on the classifier.
+    radius. A learnable pole per layer maximizes ``S`` (it moves to the centre of the largest hole it can
+    reach) while the network minimizes ``S`` at the pole, covering that hole. See
+    :func:`thomson.functional.covering` and :class:`~thomson.objectives.poles.PoleGame` for the poles
+    (10 momentum-0.9 SGD steps per training call, weight decay 5e-4, learning rate ``pole_lr``, kept in
+    the ``state_dict``). Half-space on hidden layers, never on the classifier.
 
     ``reference=True`` reproduces the Sphere-Uniformity code: neurons ε-normalized twice and the pole once
-    (ε = 1e-4); its poles learn at the network's learning rate (pass ``pole_lr=lambda: lr_now``). The default
-    differs only in exact normalization. The paper's coefficients: 0.01 hidden, 0.1 classifier.
+    (ε = 1e-4), poles drawn from N(0, 1) with their objective weighted by the layer's coefficient; its
+    poles learn at the network's learning rate (pass ``pole_lr=lambda: lr_now``). The default normalizes
+    exactly and plays the poles as :class:`~thomson.objectives.poles.PoleGame` describes. The paper's
+    coefficients: 0.01 hidden, 0.1 classifier.
 
     Args:
         gamma: sharpness γ > 0 of the soft minimum. Default 10 (the reference).
@@ -65,8 +67,8 @@ class MHC(PoleGame):
         )
         self.gamma = real("gamma", gamma, low=0.0, strict=True)
 
-    def game(self, x: Tensor, poles: Tensor, *, half_space: bool) -> Tensor:
-        return covering(x, poles, gamma=self.gamma, half_space=half_space, reference=self.reference)
+    def payoff(self, cosines: Tensor) -> Tensor:
+        return soft_distance(cosines, gamma=self.gamma)
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma:g}, {super().extra_repr()}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from thomson.functional.polarization import polarization
+from thomson.functional.polarization import potential
 from thomson.objectives._checks import real
 from thomson.objectives.poles import PoleGame, PoleLR
 
@@ -17,17 +17,22 @@ class MHP(PoleGame):
     A learnable pole ``v`` per layer minimizes ``P`` (it seeks the point of the sphere where the neurons'
     potential is lowest, the polarization's weak spot) while the network minimizes ``-P(v; W)``, raising
     the potential there, which spreads the neurons. See :func:`thomson.functional.polarization` for ``P``
-    and :class:`~thomson.objectives.poles.PoleGame` for the poles: N(0, 1) init, ``inner_steps`` = 10
-    momentum-0.9 SGD steps per training call with weight decay 5e-4 and learning rate ``pole_lr``, kept
-    in the objective's ``state_dict``. Half-space (``[W; -W]``) on hidden layers, never on the classifier.
+    and :class:`~thomson.objectives.poles.PoleGame` for the poles: ``inner_steps`` = 10 momentum-0.9 SGD
+    steps per training call with weight decay 5e-4 and learning rate ``pole_lr``, kept in the
+    objective's ``state_dict``. Half-space (``[W; -W]``) on hidden layers, never on the classifier. (With
+    half-space and ``N < D`` a direction orthogonal to every neuron has the potential ``f(0)`` of either
+    sign, so such layers get almost no gradient.)
 
     ``reference=True`` reproduces the Sphere-Uniformity code's per-layer value and pole updates: neurons
-    ε-normalized twice and the pole once (ε = 1e-4), no cosine contraction, ``s = 2``. The reference's
-    poles learn at the network's current learning rate: pass ``pole_lr=lambda: opt.param_groups[0]["lr"]``
-    to follow a schedule (0.1, the reference's initial rate, is the default). The default differs only in
-    exact normalization and cosines contracted by ``1 - 1e-6`` (a pole on a neuron gives a finite value).
+    ε-normalized twice and the pole once (ε = 1e-4), no cosine contraction, poles drawn from N(0, 1), their
+    objective weighted by the layer's coefficient. The reference's poles learn at the network's current
+    learning rate: pass ``pole_lr=lambda: opt.param_groups[0]["lr"]`` to follow a schedule (0.1, the
+    reference's initial rate, is the default). The default normalizes exactly, contracts cosines by
+    ``1 - 1e-6`` (a pole on a neuron gives a finite value) and plays the poles as described in
+    :class:`~thomson.objectives.poles.PoleGame` (unit-sphere start, 100 warm-up steps, unweighted).
 
-    The paper's coefficients: 1 for hidden layers, 10 for the classifier.
+    The paper's coefficients: 1 for hidden layers, 10 for the classifier. The pull on each neuron scales as
+    ``coef/N``: for a classifier with few classes (the paper's has 100) use a smaller one.
 
     Args:
         s: Riesz exponent of the potential, any real number. Default 2 (the reference).
@@ -73,8 +78,8 @@ class MHP(PoleGame):
         )
         self.s = real("s", s)
 
-    def game(self, x: Tensor, poles: Tensor, *, half_space: bool) -> Tensor:
-        return -polarization(x, poles, s=self.s, half_space=half_space, reference=self.reference)
+    def payoff(self, cosines: Tensor) -> Tensor:
+        return -potential(cosines, s=self.s, reference=self.reference)
 
     def extra_repr(self) -> str:
         return f"s={self.s:g}, {super().extra_repr()}"

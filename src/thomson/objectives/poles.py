@@ -7,9 +7,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from thomson.functional.rows import as_rows
+from thomson.functional.directions import directions
+from thomson.functional.polarization import pole_cosines
+from thomson.functional.rows import as_rows, normalize_rows
 from thomson.objectives._checks import count, real
 from thomson.objectives.base import Objective, rows_of
+
+POLE_WARMUP = 100
+"""Default mode: steps the poles take when they are created, so that they start at a weak point, not at random."""
 
 PoleLR = float | Callable[[], float]
 """The poles' learning rate: a number, or a function returning the current one (e.g. the network's)."""
@@ -18,23 +23,29 @@ PoleLR = float | Callable[[], float]
 class PoleGame(Objective):
     """An objective ``L(W, v)`` that the network minimizes while learnable poles ``v`` maximize it.
 
-        network:  min_W  mean_k L(W, v_k)          poles:  max_{v_k}  coef · L(W, v_k) - (wd/2) |v_k|²
+        network:  min_W  mean_k L(W, v_k)          poles:  max_{v_k}  scale · L(W, v_k) - (wd/2) |v_k|²
 
-    Subclasses define :meth:`game`, the values ``L(W, v_k)`` for every pole. Each regularized layer gets
-    ``poles`` poles ``[K, D]``, drawn from N(0, 1) on first use, and their momentum buffer, both kept with
-    :meth:`~thomson.objectives.Objective.layer_state`: saved in the objective's ``state_dict``, never in
+    Subclasses define :meth:`payoff`: ``L(W, v_k)`` for every pole from its cosines to the neurons. Each
+    regularized layer gets ``poles`` poles ``[K, D]`` on first use and their momentum buffer, both kept
+    with :meth:`~thomson.objectives.Objective.layer_state`: saved in the objective's ``state_dict``, never in
     ``model.parameters()``. On every call in training mode with gradients enabled, the poles first take
-    ``inner_steps`` steps of momentum SGD on their own objective with the weights held fixed, exactly as
-    the reference's ``tf.train.MomentumOptimizer`` (``buf ← μ·buf + g``, ``v ← v - lr·buf``, weight
-    decay as the gradient ``wd·v`` of ``(wd/2)|v|²``); then the value is computed with the poles fixed.
-    ``coef`` is the layer's paper coefficient (``classifier_coef`` for the classifier), which the reference
-    applies to the poles' objective as well; change ``objective.coef`` to keep them in step if you pass
-    other coefficients to :class:`~thomson.Regularizer`. In eval mode or under ``torch.no_grad()`` the poles
-    do not move.
+    ``inner_steps`` steps of momentum SGD on their own objective with the weights held fixed, as the
+    reference's ``tf.train.MomentumOptimizer`` (``buf ← μ·buf + g``, ``v ← v - lr·buf``, weight decay as the
+    gradient ``wd·v`` of ``(wd/2)|v|²``); then the value is computed with the poles fixed. In eval mode or
+    under ``torch.no_grad()`` the poles do not move.
+
+    ``reference=True`` plays the reference code's game: poles drawn from N(0, 1) (length ``≈ √D``, so a step
+    turns them by about ``lr·|g|/D``) and ``scale`` = the layer's paper coefficient (``coef``, or
+    ``classifier_coef`` for the classifier), which the code applies to the poles' objective too. The
+    default starts the poles on the unit sphere, lets them take 100 steps when they are created (so the
+    network never pulls towards a random point), and uses ``scale = 1``: the poles keep up with the
+    neurons whatever the dimension and the coefficient (with the reference's 0.01 and ``D`` in the
+    thousands, MHC's poles barely move).
 
     Several poles per layer (``poles > 1``) play independently from different random starts; the network
-    term averages over them, so it presses on several weak points at once rather than the one a single
-    pole has found, at ``K`` times the pole cost. ``poles = 1`` is the reference.
+    term averages over them, so it presses on several weak points at once rather than on the one a single
+    pole has found, and is less prone to chasing a single pole around the sphere; the cost is ``K`` times
+    the pole work. ``poles = 1`` is the reference.
     """
 
     def __init__(
@@ -57,33 +68,50 @@ class PoleGame(Objective):
         self.weight_decay = real("weight_decay", weight_decay, low=0.0)
         self.reference = bool(reference)
 
-    def game(self, x: Tensor, poles: Tensor, *, half_space: bool) -> Tensor:
-        """``[K]``: ``L(W, v_k)`` for the rows ``x`` and each pole."""
+    def payoff(self, cosines: Tensor) -> Tensor:
+        """``[K]``: ``L(W, v_k)`` from the cosines ``[K, M]`` between each pole and the ``M`` directions
+        (``M = 2N`` in half space)."""
         raise NotImplementedError
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         rows = as_rows(rows_of(weight, type(self).__name__))
         half_space = self.half_space and not classifier
         shape = (self.poles, rows.shape[1])
-        poles = self.layer_state(layer, "poles", lambda: torch.randn(shape, dtype=rows.dtype, device=rows.device))
+        steps = 0
+
+        def initial_poles() -> Tensor:
+            nonlocal steps
+            steps = 0 if self.reference else POLE_WARMUP
+            poles = torch.randn(shape, dtype=rows.dtype, device=rows.device)
+            return poles if self.reference else normalize_rows(poles)
+
+        poles = self.layer_state(layer, "poles", initial_poles)
         if poles.shape != shape:
             raise ValueError(
                 f"{type(self).__name__}: the poles of layer {layer!r} have shape {tuple(poles.shape)} but the weight "
                 f"needs {shape}; give each weight its own layer= name"
             )
-        if self.training and torch.is_grad_enabled() and self.inner_steps > 0:
-            buffer = self.layer_state(layer, "pole_momentum", lambda: torch.zeros_like(poles))
-            self._play(rows.detach().to(poles.dtype), poles, buffer, half_space, classifier)
-        return self.game(rows, poles.detach(), half_space=half_space).mean()
+        with torch.autocast(rows.device.type, enabled=False):
+            unit = directions(rows, reference=self.reference)
+            if self.training and torch.is_grad_enabled():
+                steps += self.inner_steps
+            if steps > 0:
+                buffer = self.layer_state(layer, "pole_momentum", lambda: torch.zeros_like(poles))
+                self._play(unit.detach().to(poles.dtype), poles, buffer, half_space, classifier, steps)
+            cosines = pole_cosines(unit, poles.detach(), half_space=half_space, reference=self.reference)
+            return self.payoff(cosines).mean()
 
-    def _play(self, rows: Tensor, poles: Tensor, buffer: Tensor, half_space: bool, classifier: bool) -> None:
-        """The poles' inner steps: momentum SGD ascending ``coef · Σ_k L_k - (wd/2)|v|²``, in place."""
+    def _play(
+        self, unit: Tensor, poles: Tensor, buffer: Tensor, half_space: bool, classifier: bool, steps: int
+    ) -> None:
+        """The poles' inner steps: momentum SGD ascending ``scale · Σ_k L_k - (wd/2)|v|²``, in place."""
         lr = float(self.pole_lr() if callable(self.pole_lr) else self.pole_lr)
-        scale = self.classifier_coef if classifier else self.coef
-        for _ in range(self.inner_steps):
+        scale = (self.classifier_coef if classifier else self.coef) if self.reference else 1.0
+        for _ in range(steps):
             v = poles.detach().requires_grad_(True)
             with torch.enable_grad():
-                (grad,) = torch.autograd.grad(self.game(rows, v, half_space=half_space).sum(), v)
+                gain = self.payoff(pole_cosines(unit, v, half_space=half_space, reference=self.reference)).sum()
+                (grad,) = torch.autograd.grad(gain, v)
             with torch.no_grad():
                 grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)  # never poison the saved state
                 buffer.mul_(self.momentum).add_(self.weight_decay * poles - scale * grad)
