@@ -34,13 +34,15 @@ class PoleGame(Objective):
     gradient ``wd·v`` of ``(wd/2)|v|²``); then the value is computed with the poles fixed. In eval mode or
     under ``torch.no_grad()`` the poles do not move.
 
-    ``reference=True`` plays the reference code's game: poles drawn from N(0, 1) (length ``≈ √D``, so a step
-    turns them by about ``lr·|g|/D``) and ``scale`` = the layer's paper coefficient (``coef``, or
-    ``classifier_coef`` for the classifier), which the code applies to the poles' objective too. The
-    default starts the poles on the unit sphere, lets them take 100 steps when they are created (so the
-    network never pulls towards a random point), and uses ``scale = 1``: the poles keep up with the
-    neurons whatever the dimension and the coefficient (with the reference's 0.01 and ``D`` in the
-    thousands, MHC's poles barely move).
+    ``reference=True`` plays the reference code's game: poles drawn from N(0, 1) and left free (a step turns a
+    pole of length ``|v|`` by about ``lr·|g|/|v|``, and ``|v| ≈ √D`` grows as it moves), and ``scale`` = the
+    layer's paper coefficient (``coef``, or ``classifier_coef`` for the classifier), which the code
+    applies to the poles' objective too. The default keeps the poles on the unit sphere (drawn there, and
+    renormalized after every step, so weight decay has no effect), lets them take 100 steps when they are
+    created (so the network never pulls towards a random point), and uses ``scale = 1``: the poles keep up
+    with the neurons whatever the dimension and the coefficient. (With the reference's constants a pole
+    that starts near a neuron can be thrown to a large length and then barely turn, and with 0.01 and ``D``
+    in the thousands MHC's poles barely move.)
 
     Several poles per layer (``poles > 1``) play independently from different random starts; the network
     term averages over them, so it presses on several weak points at once rather than on the one a single
@@ -116,6 +118,8 @@ class PoleGame(Objective):
                 grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)  # never poison the saved state
                 buffer.mul_(self.momentum).add_(self.weight_decay * poles - scale * grad)
                 poles.sub_(lr * buffer)
+                if not self.reference:
+                    poles.copy_(normalize_rows(poles))  # stay on the sphere: the angular step does not shrink
 
     def extra_repr(self) -> str:
         lr = "callable" if callable(self.pole_lr) else f"{self.pole_lr:g}"
