@@ -8,13 +8,23 @@
 
 from thomson import data, functional, kernels, models, train
 from thomson.functional import hyperspherical_energy
-from thomson.objectives import MHE, CoMHE, Objective
+from thomson.objectives import DSO, MC, MGD, MHC, MHE, MHP, MHS, MMA, RMHP, SO, SRIP, CoMHE, Objective
 from thomson.regularizer import Regularizer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DSO",
+    "MC",
+    "MGD",
+    "MHC",
     "MHE",
+    "MHP",
+    "MHS",
+    "MMA",
+    "RMHP",
+    "SO",
+    "SRIP",
     "CoMHE",
     "Objective",
     "Regularizer",

@@ -106,3 +106,42 @@ class Riesz(Kernel):
         inside = (c >= -1.0) & (c <= 1.0)  # clamp passes gradient only inside, as autograd's does
         dcc_dc = inside.to(c.dtype) * (1.0 - self.contraction)
         return -w * z.pow(-self.s - 1.0) * dz_dc * dcc_dc
+
+
+@dataclass(frozen=True)
+class Gaussian(Kernel):
+    """Gaussian kernel of the chord between two unit vectors, as a kernel of their cosine.
+
+        f(c) = exp(-(d² - shift) / width),   d² = 2 - 2c  (the squared chord)
+
+    ``Σ_{i<j} f(c_ij)`` with ``shift = 0`` is the sum of the Gaussian Gram matrix's off-diagonal entries;
+    ``-width · log Σ_{i<j} exp(-d²_ij / width)`` is a soft minimum of the squared distances that tends to the
+    hard minimum as ``width → 0``. ``shift`` rescales every term by ``exp(shift/width)`` without changing
+    the soft minimum's gradient: with ``shift`` the smallest ``d²`` no term overflows and the largest is 1.
+    The cosine is clamped to ``[-1, 1]`` first (round-off).
+
+    Args:
+        width: the bandwidth, ``> 0`` (the temperature of a soft minimum). Default 1.
+        shift: subtracted from ``d²``, any finite number. Default 0.
+
+    Example:
+        >>> k = Gaussian(width=0.5)
+        >>> round(float(k.value(torch.tensor(0.0))), 6)  # orthogonal pair: d² = 2, exp(-4)
+        0.018316
+    """
+
+    width: float = 1.0
+    shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.width) and self.width > 0.0):
+            raise ValueError(f"width must be a finite number > 0, got {self.width!r}")
+        if not math.isfinite(self.shift):
+            raise ValueError(f"shift must be a finite number, got {self.shift!r}")
+
+    def value(self, c: Tensor) -> Tensor:
+        return torch.exp((2.0 * c.clamp(-1.0, 1.0) - 2.0 + self.shift) / self.width)
+
+    def derivative(self, c: Tensor) -> Tensor:
+        inside = (c >= -1.0) & (c <= 1.0)
+        return (2.0 / self.width) * self.value(c) * inside.to(c.dtype)

@@ -1,6 +1,32 @@
 """Pure functions on rows ``x: [N, D]`` (rows are items). No state, no modules."""
 
+from thomson.functional.covering import covering
 from thomson.functional.energy import hyperspherical_energy
+from thomson.functional.gram import gram_logdet
+from thomson.functional.orthogonality import (
+    double_soft_orthogonality,
+    mutual_coherence,
+    power_iteration,
+    soft_orthogonality,
+    spectral_isometry,
+)
+from thomson.functional.polarization import polarization, relaxed_polarization
 from thomson.functional.rows import as_rows, normalize_rows
+from thomson.functional.separation import mean_min_angle, min_separation
 
-__all__ = ["as_rows", "hyperspherical_energy", "normalize_rows"]
+__all__ = [
+    "as_rows",
+    "covering",
+    "double_soft_orthogonality",
+    "gram_logdet",
+    "hyperspherical_energy",
+    "mean_min_angle",
+    "min_separation",
+    "mutual_coherence",
+    "normalize_rows",
+    "polarization",
+    "power_iteration",
+    "relaxed_polarization",
+    "soft_orthogonality",
+    "spectral_isometry",
+]

@@ -30,7 +30,7 @@ def as_rows(x: Tensor, name: str = "x") -> Tensor:
 def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE_EPS) -> Tensor:
     """Scale each row to unit length.
 
-        default:    x̂_i = x_i / |x_i|              (a zero row stays zero)
+        default:    x̂_i = x_i / |x_i|              (a zero row stays zero, with a zero gradient)
         reference:  x̂_i = x_i / sqrt(|x_i|² + ε)   (the reference code; |x̂_i| < 1, so every |cos| < 1)
 
     Example:
@@ -41,4 +41,5 @@ def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE
     if reference:
         return x * torch.rsqrt((x * x).sum(dim=1, keepdim=True) + eps)
     norm: Tensor = torch.linalg.vector_norm(x, dim=1, keepdim=True)
-    return x / norm.clamp_min(torch.finfo(x.dtype).tiny)
+    # The mask gives zero rows a zero gradient (instead of 1/tiny); other rows are unchanged bit for bit.
+    return x / norm.clamp_min(torch.finfo(x.dtype).tiny) * (norm > 0)

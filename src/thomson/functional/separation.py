@@ -1,0 +1,156 @@
+"""Separation of directions: the smallest pairwise distance (Tammes problem, MHS) and nearest-neighbour angles (MMA)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from thomson.engine import BACKENDS, Backend, pairwise_sum
+from thomson.functional.directions import directions
+from thomson.functional.rows import as_rows, normalize_rows
+from thomson.kernels import Gaussian
+
+MMA_CLAMP = 0.99999
+"""MMA's cosine clamp (Wang et al.'s code): angles stay in ``[0.0045, π - 0.0045]``, ``arccos`` has a finite slope."""
+
+_CHUNK = 1 << 22
+"""Cosines held at once while searching for the closest pair (rows per chunk = _CHUNK // N)."""
+
+
+def min_separation(
+    x: Tensor,
+    *,
+    temperature: float = 0.0,
+    half_space: bool = False,
+    reference: bool = False,
+    backend: Backend = "auto",
+) -> Tensor:
+    """Smallest squared chord between the directions of the rows of ``x: [N, D]`` (the Tammes objective).
+
+        sep(X) = min_{i<j} d²_ij,   d²_ij = |u_i - u_j|² = 2 - 2 u_iᵀu_j,   u_i = x_i / |x_i|
+
+    The smallest angle is ``arccos(1 - sep/2)``. The hard minimum's gradient reaches only the closest pair
+    (one of them when several tie). With ``temperature = T > 0`` it is the soft minimum
+
+        sep_T(X) = -T log Σ_{i<j} exp(-d²_ij / T)
+
+    which is smooth, gives gradient to every pair in proportion to ``exp(-d²/T)``, and satisfies
+    ``sep - T log P <= sep_T <= sep`` for ``P`` pairs, so it tends to the hard minimum as ``T → 0``. The sum
+    runs through :func:`thomson.engine.pairwise_sum` with a :class:`~thomson.kernels.Gaussian` kernel shifted
+    by the hard minimum (no overflow or underflow at any temperature).
+
+    ``half_space=True`` measures the ``2N`` directions ``[u; -u]``: the minimum of ``2 - 2|c_ij|`` over
+    ``i < j`` and of ``2 + 2|u_i|²`` (a row against its own negation).
+
+    ``reference=True`` is the Sphere-Uniformity code: rows ε-normalized twice (ε = 1e-4, see
+    :func:`~thomson.functional.directions.directions`), and the hard minimum summed over every pair of the
+    (doubled) set that attains it, as the code's masked sum does. In half space each pair ``i < j`` appears
+    twice (``(u_i, u_j)`` and ``(-u_i, -u_j)``), so the reference value is twice the minimum.
+
+    Args:
+        x: rows ``[N, D]``; need not be unit vectors. Half precision is computed in float32.
+        temperature: ``0`` for the hard minimum, ``> 0`` for the soft minimum. Default 0.
+        half_space: measure ``[u; -u]``. Default False.
+        reference: the reference code's normalization and tie sum. Default False.
+        backend: engine backend for the soft minimum's pair sum. Default ``"auto"``.
+
+    Returns:
+        A 0-dim tensor; 0 when there is no pair (``N = 1`` in full space).
+
+    Example:
+        >>> square = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+        >>> float(min_separation(square))  # neighbours at 90°: d² = 2
+        2.0
+    """
+    if not (math.isfinite(temperature) and temperature >= 0.0):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    with torch.autocast(x.device.type, enabled=False):
+        rows = as_rows(x)
+        n = rows.shape[0]
+        if n == 0 or (n == 1 and not half_space):
+            return rows.sum() * 0.0
+        unit = directions(rows, reference=reference)
+        smallest, pairs = _closest_pairs(unit.detach(), half_space, all_ties=reference and temperature == 0.0)
+        if temperature > 0.0:
+            kernel = Gaussian(width=temperature, shift=max(smallest, 0.0))
+            total = pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
+            return max(smallest, 0.0) - temperature * torch.log(total)
+        i, j = pairs[:, 0], pairs[:, 1]
+        c = (unit[i] * unit[j]).sum(dim=1)
+        if not half_space:
+            return (2.0 - 2.0 * c).sum()  # one pair, or every tied pair in reference mode
+        own = i == j  # a row and its own negation: d² = 2 + 2|u_i|²
+        d2 = torch.where(own, 2.0 + 2.0 * c, 2.0 - 2.0 * c.abs())
+        if not reference:
+            return d2.sum()
+        # Entries of the doubled set's upper triangle: (u_i,u_j), (-u_i,-u_j) give 2-2c; (u_i,-u_j), (-u_i,u_j)
+        # give 2+2c; both kinds tie at c = 0. A row against its own negation appears once.
+        copies = torch.where(own, 1.0, torch.where(c == 0, 4.0, 2.0))
+        return (copies * d2).sum()
+
+
+def _closest_pairs(unit: Tensor, half_space: bool, *, all_ties: bool) -> tuple[float, Tensor]:
+    """The smallest ``d²`` among the pairs (see :func:`min_separation`) and index pairs ``(i, j)`` attaining it:
+    the first one found, or all of them. ``j == i`` stands for a row and its negation (half space only).
+    Works in chunks of rows so that memory stays ``O(_CHUNK)``."""
+    n = unit.shape[0]
+    step = max(1, _CHUNK // n)
+    cols = torch.arange(n, device=unit.device)
+    best = torch.tensor(math.inf, dtype=unit.dtype, device=unit.device)
+    found: list[Tensor] = []
+    with torch.no_grad():
+        for start in range(0, n, step):
+            g = unit[start : start + step] @ unit.T
+            r = torch.arange(start, start + g.shape[0], device=unit.device)[:, None]
+            if half_space:
+                d2 = torch.where(cols > r, 2.0 - 2.0 * g.abs(), torch.where(cols == r, 2.0 + 2.0 * g, math.inf))
+            else:
+                d2 = torch.where(cols > r, 2.0 - 2.0 * g, math.inf)
+            low = d2.min()
+            if bool(low < best):
+                best, found = low, []
+            if bool(low == best) and (all_ties or not found):
+                hits = (d2 == low).nonzero()
+                hits[:, 0] += start
+                found.append(hits if all_ties else hits[:1])
+    return float(best), torch.cat(found)
+
+
+def mean_min_angle(x: Tensor, *, reference: bool = False) -> Tensor:
+    """Mean over rows of the angle to the nearest other row (the quantity MMA maximizes; Wang et al. 2020).
+
+        mean_i min_{j≠i} θ_ij,   θ_ij = arccos(clamp(ĉ_ij, -0.99999, 0.99999))
+
+    The gradient of each row's term reaches its nearest neighbour pair only.
+
+    ``reference=True`` is the MMA authors' code to the letter: rows divided by ``max(|x_i|, 1e-12)``, and the
+    diagonal excluded by replacing ``c_ii`` with ``-c_ii`` rather than masking it (the same unless a row is
+    zero, or ``N = 1``, where the reference measures a row against itself: θ ≈ π). The default masks the
+    diagonal and gives 0 for ``N = 1``.
+
+    Args:
+        x: rows ``[N, D]``.
+        reference: the MMA code's diagonal handling. Default False.
+
+    Example:
+        >>> round(float(mean_min_angle(torch.eye(3))), 6)  # orthonormal rows: every nearest angle is π/2
+        1.570796
+    """
+    with torch.autocast(x.device.type, enabled=False):
+        rows = as_rows(x)
+        n = rows.shape[0]
+        if n < (1 if reference else 2):
+            return rows.sum() * 0.0
+        if reference:
+            unit = rows / torch.linalg.vector_norm(rows, dim=1, keepdim=True).clamp_min(1e-12)
+            cos = unit @ unit.T
+            cos = cos - 2.0 * torch.diag(torch.diagonal(cos))
+        else:
+            unit = normalize_rows(rows)
+            cos = (unit @ unit.T).masked_fill(torch.eye(n, dtype=torch.bool, device=rows.device), -math.inf)
+        nearest = cos.max(dim=1).values.clamp(-MMA_CLAMP, MMA_CLAMP)
+        return torch.acos(nearest).mean()

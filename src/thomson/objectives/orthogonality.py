@@ -1,0 +1,149 @@
+"""Orthogonality baselines (Bansal et al., NeurIPS 2018): SO, DSO, MC and SRIP."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from thomson.functional.orthogonality import (
+    double_soft_orthogonality,
+    mutual_coherence,
+    power_iteration,
+    soft_orthogonality,
+    spectral_isometry,
+)
+from thomson.functional.rows import as_rows
+from thomson.objectives._checks import count
+from thomson.objectives.base import Objective, rows_of
+
+SRIP_WARMUP = 15
+"""Power steps taken when a layer's SRIP vector is created (as ``torch.nn.utils.spectral_norm``)."""
+
+
+class _Baseline(Objective):
+    """A baseline whose definition has no constant for a reference preset to change."""
+
+    def __init__(self, *, reference: bool = False) -> None:
+        super().__init__()
+        self.reference = bool(reference)  # accepted so that every objective takes reference=True
+
+
+class SO(_Baseline):
+    """Soft orthogonality: ``‖WWᵀ - I‖²_F`` on the raw rows (unit length and mutually orthogonal).
+
+    See :func:`thomson.functional.soft_orthogonality`. Coefficient 0.1 on every layer, the start of
+    Bansal et al.'s schedule (they decay it during training: pass ``coef=`` a function of the step).
+    ``reference=True`` changes nothing (the definition has no constants).
+
+    Example:
+        >>> import torch, thomson
+        >>> float(thomson.SO()(torch.eye(3, 5)))   # orthonormal rows
+        0.0
+    """
+
+    coef = 0.1
+    classifier_coef = 0.1
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        return soft_orthogonality(rows_of(weight, "SO"))
+
+
+class DSO(_Baseline):
+    """Double soft orthogonality: ``‖WWᵀ - I‖²_F + ‖WᵀW - I‖²_F`` on the raw rows.
+
+    Equal to ``2·SO + (D - N)`` (see :func:`thomson.functional.double_soft_orthogonality`): the same
+    gradient as SO with twice the coefficient. Coefficient 0.1, as SO.
+
+    Example:
+        >>> import torch, thomson
+        >>> float(thomson.DSO()(torch.eye(3)))
+        0.0
+    """
+
+    coef = 0.1
+    classifier_coef = 0.1
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        return double_soft_orthogonality(rows_of(weight, "DSO"))
+
+
+class MC(_Baseline):
+    """Mutual coherence: the largest ``|cos|`` between two neurons, ``‖ŴŴᵀ - I‖_∞``.
+
+    See :func:`thomson.functional.mutual_coherence`; the gradient reaches the most coherent pair only.
+    Coefficient 0.1, as SO.
+
+    Example:
+        >>> import torch, thomson
+        >>> float(thomson.MC()(torch.tensor([[1.0, 0.0], [0.6, 0.8]])))
+        0.6000000238418579
+    """
+
+    coef = 0.1
+    classifier_coef = 0.1
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        return mutual_coherence(rows_of(weight, "MC"))
+
+
+class SRIP(Objective):
+    """Spectral restricted isometry: ``σ_max(WWᵀ - I)`` by power iteration with a persistent vector.
+
+        SRIP(W) = |(G - I) v|,   v ← (G - I)v / |(G - I)v|   (``iterations`` steps per training call)
+
+    with ``G`` the smaller Gram matrix (``WWᵀ`` or ``WᵀW``; same spectrum apart from the trivial ``-1`` of
+    the larger one) and ``v`` a per-layer vector kept in the objective's ``state_dict``, refined without
+    gradient in training mode (as ``torch.nn.utils.spectral_norm``; 15 steps when it is created), so the
+    estimate converges to ``σ_max`` over training; see :func:`thomson.functional.spectral_isometry`.
+
+    ``reference=True`` is Bansal et al.'s released code: a fresh uniform random vector ``b`` each call, one
+    differentiable power step, and the square: ``|(G - I)(G - I)b / |(G - I)b||²``. Coefficient 0.01 on
+    every layer, the code's initial value (decayed ×1e-3, 1e-4, 1e-6 after epochs 20, 50, 70 and 0 after 120
+    there: pass ``coef=`` a function of the step).
+
+    Args:
+        iterations: power steps per training call. Default 1.
+        reference: the released code's estimator. Default False.
+
+    Example:
+        >>> import torch, thomson
+        >>> srip = thomson.SRIP()
+        >>> round(float(srip(torch.diag(torch.tensor([2.0, 1.0, 0.5])), layer="fc")), 4)  # σ_max(diag(3, 0, -0.75))
+        3.0
+    """
+
+    coef = 0.01
+    classifier_coef = 0.01
+
+    def __init__(self, iterations: int = 1, *, reference: bool = False) -> None:
+        super().__init__()
+        self.iterations = count("iterations", iterations, low=0)
+        self.reference = bool(reference)
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        rows = as_rows(rows_of(weight, "SRIP"))
+        m = min(rows.shape)
+        if self.reference:
+            b = torch.rand(m, dtype=rows.dtype, device=rows.device)
+            return spectral_isometry(rows, b, iterations=1).square()
+        steps = 0
+
+        def init() -> Tensor:
+            nonlocal steps
+            steps = SRIP_WARMUP
+            return torch.randn(m, dtype=rows.dtype, device=rows.device)
+
+        vector = self.layer_state(layer, "vector", init)
+        if vector.shape != (m,):
+            raise ValueError(
+                f"SRIP: the vector of layer {layer!r} has shape {tuple(vector.shape)} but the weight needs ({m},); "
+                "give each weight its own layer= name"
+            )
+        if self.training and torch.is_grad_enabled():
+            steps += self.iterations
+        if steps:
+            vector.copy_(power_iteration(rows, vector, steps))
+        return spectral_isometry(rows, vector)
+
+    def extra_repr(self) -> str:
+        return f"iterations={self.iterations}, reference={self.reference}"

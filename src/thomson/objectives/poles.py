@@ -1,0 +1,129 @@
+"""Learnable poles: the inner player of the MHP and MHC games, kept as per-layer state of the objective."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from thomson.functional.directions import directions
+from thomson.functional.polarization import pole_cosines
+from thomson.functional.rows import as_rows, normalize_rows
+from thomson.objectives._checks import count, real
+from thomson.objectives.base import Objective, rows_of
+
+POLE_WARMUP = 100
+"""Default mode: steps the poles take when they are created, so that they start at a weak point, not at random."""
+
+PoleLR = float | Callable[[], float]
+"""The poles' learning rate: a number, or a function returning the current one (e.g. the network's)."""
+
+
+class PoleGame(Objective):
+    """An objective ``L(W, v)`` that the network minimizes while learnable poles ``v`` maximize it.
+
+        network:  min_W  mean_k L(W, v_k)          poles:  max_{v_k}  scale · L(W, v_k) - (wd/2) |v_k|²
+
+    Subclasses define :meth:`payoff`: ``L(W, v_k)`` for every pole from its cosines to the neurons. Each
+    regularized layer gets ``poles`` poles ``[K, D]`` on first use and their momentum buffer, both kept
+    with :meth:`~thomson.objectives.Objective.layer_state`: saved in the objective's ``state_dict``, never in
+    ``model.parameters()``. On every call in training mode with gradients enabled, the poles first take
+    ``inner_steps`` steps of momentum SGD on their own objective with the weights held fixed, as the
+    reference's ``tf.train.MomentumOptimizer`` (``buf ← μ·buf + g``, ``v ← v - lr·buf``, weight decay as the
+    gradient ``wd·v`` of ``(wd/2)|v|²``); then the value is computed with the poles fixed. In eval mode or
+    under ``torch.no_grad()`` the poles do not move.
+
+    ``reference=True`` plays the reference code's game: poles drawn from N(0, 1) and left free (a step turns a
+    pole of length ``|v|`` by about ``lr·|g|/|v|``, and ``|v| ≈ √D`` grows as it moves), and ``scale`` = the
+    layer's paper coefficient (``coef``, or ``classifier_coef`` for the classifier), which the code
+    applies to the poles' objective too. The default keeps the poles on the unit sphere (drawn there, and
+    renormalized after every step, so weight decay has no effect), lets them take 100 steps when they are
+    created (so the network never pulls towards a random point), and uses ``scale = 1``: the poles keep up
+    with the neurons whatever the dimension and the coefficient. (With the reference's constants a pole
+    that starts near a neuron can be thrown to a large length and then barely turn, and with 0.01 and ``D``
+    in the thousands MHC's poles barely move.)
+
+    Several poles per layer (``poles > 1``) play independently from different random starts; the network
+    term averages over them, so it presses on several weak points at once rather than on the one a single
+    pole has found, and is less prone to chasing a single pole around the sphere; the cost is ``K`` times
+    the pole work. ``poles = 1`` is the reference.
+    """
+
+    def __init__(
+        self,
+        *,
+        half_space: bool,
+        poles: int,
+        inner_steps: int,
+        pole_lr: PoleLR,
+        momentum: float,
+        weight_decay: float,
+        reference: bool,
+    ) -> None:
+        super().__init__()
+        self.half_space = bool(half_space)
+        self.poles = count("poles", poles, low=1)
+        self.inner_steps = count("inner_steps", inner_steps, low=0)
+        self.pole_lr: PoleLR = pole_lr if callable(pole_lr) else real("pole_lr", pole_lr, low=0.0, strict=True)
+        self.momentum = real("momentum", momentum, low=0.0, high=1.0)
+        self.weight_decay = real("weight_decay", weight_decay, low=0.0)
+        self.reference = bool(reference)
+
+    def payoff(self, cosines: Tensor) -> Tensor:
+        """``[K]``: ``L(W, v_k)`` from the cosines ``[K, M]`` between each pole and the ``M`` directions
+        (``M = 2N`` in half space)."""
+        raise NotImplementedError
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        rows = as_rows(rows_of(weight, type(self).__name__))
+        half_space = self.half_space and not classifier
+        shape = (self.poles, rows.shape[1])
+        steps = 0
+
+        def initial_poles() -> Tensor:
+            nonlocal steps
+            steps = 0 if self.reference else POLE_WARMUP
+            poles = torch.randn(shape, dtype=rows.dtype, device=rows.device)
+            return poles if self.reference else normalize_rows(poles)
+
+        poles = self.layer_state(layer, "poles", initial_poles)
+        if poles.shape != shape:
+            raise ValueError(
+                f"{type(self).__name__}: the poles of layer {layer!r} have shape {tuple(poles.shape)} but the weight "
+                f"needs {shape}; give each weight its own layer= name"
+            )
+        with torch.autocast(rows.device.type, enabled=False):
+            unit = directions(rows, reference=self.reference)
+            if self.training and torch.is_grad_enabled():
+                steps += self.inner_steps
+            if steps > 0:
+                buffer = self.layer_state(layer, "pole_momentum", lambda: torch.zeros_like(poles))
+                self._play(unit.detach().to(poles.dtype), poles, buffer, half_space, classifier, steps)
+            cosines = pole_cosines(unit, poles.detach(), half_space=half_space, reference=self.reference)
+            return self.payoff(cosines).mean()
+
+    def _play(
+        self, unit: Tensor, poles: Tensor, buffer: Tensor, half_space: bool, classifier: bool, steps: int
+    ) -> None:
+        """The poles' inner steps: momentum SGD ascending ``scale · Σ_k L_k - (wd/2)|v|²``, in place."""
+        lr = float(self.pole_lr() if callable(self.pole_lr) else self.pole_lr)
+        scale = (self.classifier_coef if classifier else self.coef) if self.reference else 1.0
+        for _ in range(steps):
+            v = poles.detach().requires_grad_(True)
+            with torch.enable_grad():
+                gain = self.payoff(pole_cosines(unit, v, half_space=half_space, reference=self.reference)).sum()
+                (grad,) = torch.autograd.grad(gain, v)
+            with torch.no_grad():
+                grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)  # never poison the saved state
+                buffer.mul_(self.momentum).add_(self.weight_decay * poles - scale * grad)
+                poles.sub_(lr * buffer)
+                if not self.reference:
+                    poles.copy_(normalize_rows(poles))  # stay on the sphere: the angular step does not shrink
+
+    def extra_repr(self) -> str:
+        lr = "callable" if callable(self.pole_lr) else f"{self.pole_lr:g}"
+        return (
+            f"half_space={self.half_space}, poles={self.poles}, inner_steps={self.inner_steps}, pole_lr={lr}, "
+            f"momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, reference={self.reference}"
+        )

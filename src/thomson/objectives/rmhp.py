@@ -1,0 +1,50 @@
+"""R-MHP: relaxed maximum hyperspherical polarization (Liu et al., AISTATS 2021)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from thomson.functional.polarization import relaxed_polarization
+from thomson.objectives.base import Objective, rows_of
+
+
+class RMHP(Objective):
+    """Relaxed maximum polarization: the length of the sum of a layer's neurons, ``|Σ_i w_i|``.
+
+        RMHP(W) = |Σ_i ŵ_i|   (default, ``normalized=True``)      RMHP(W) = |Σ_i w_i|   (reference)
+
+    Relaxing the polarization potential to the squared distance makes the weakest point explicit:
+    ``min_{|v|=1} Σ_i |v - ŵ_i|² = 2N - 2|Σ_i ŵ_i|``; see :func:`thomson.functional.relaxed_polarization`.
+    No poles, no half-space (the sum of ``[W; -W]`` is 0).
+
+    The default sums the neurons' directions (the geometric quantity, invariant to each neuron's length).
+    ``reference=True`` (or ``normalized=False``) sums the RAW weights as the Sphere-Uniformity ``r_mhp``
+    code does; its gradient is then the same vector ``Σw/|Σw|`` for every neuron, which shifts the neurons'
+    mean whatever their lengths. The paper's coefficients: 0.01 hidden, 0.1 classifier.
+
+    Args:
+        normalized: sum directions (True) or raw weights (False). Default: True, False when ``reference``.
+        reference: the reference code's raw sum. Default False.
+
+    Example:
+        >>> import torch, thomson
+        >>> w = torch.tensor([[3.0, 0.0], [0.0, 1.0]])
+        >>> float(thomson.RMHP()(w)), float(thomson.RMHP(reference=True)(w))  # |(1, 1)|, |(3, 1)|
+        (1.4142135381698608, 3.1622776985168457)
+    """
+
+    coef = 0.01
+    classifier_coef = 0.1
+
+    def __init__(self, normalized: bool | None = None, *, reference: bool = False) -> None:
+        super().__init__()
+        if reference and normalized:
+            raise ValueError("normalized=True contradicts reference=True (the reference sums raw weights)")
+        self.reference = bool(reference)
+        self.normalized = (not reference) if normalized is None else bool(normalized)
+
+    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        return relaxed_polarization(rows_of(weight, "RMHP"), normalized=self.normalized)
+
+    def extra_repr(self) -> str:
+        return f"normalized={self.normalized}, reference={self.reference}"
