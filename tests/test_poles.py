@@ -79,7 +79,7 @@ def test_pole_learning_rate_may_be_a_function(cls: type[PoleGame]) -> None:
     results = []
     for lr in (0.05, lambda: 0.05):
         torch.manual_seed(0)
-        game = cls(pole_lr=lr)
+        game = cls(inner_lr=lr)
         game(w, layer="l")
         results.append(game.get_buffer("l:poles"))
     torch.testing.assert_close(results[0], results[1])
@@ -153,8 +153,8 @@ def test_a_layer_name_reused_for_another_shape_raises(cls: type[PoleGame]) -> No
         ({"poles": 0}, "poles"),
         ({"poles": 1.5}, "poles"),
         ({"inner_steps": -1}, "inner_steps"),
-        ({"pole_lr": 0.0}, "pole_lr"),
-        ({"pole_lr": "fast"}, "pole_lr"),
+        ({"inner_lr": 0.0}, "inner_lr"),
+        ({"inner_lr": "fast"}, "inner_lr"),
         ({"momentum": 1.0}, "momentum"),
         ({"weight_decay": -1e-4}, "weight_decay"),
     ],
@@ -166,5 +166,5 @@ def test_bad_arguments_raise(cls: type[PoleGame], kwargs: dict[str, object], mat
 
 
 def test_repr_names_the_pole_settings() -> None:
-    text = repr(thomson.MHC(poles=3, pole_lr=lambda: 0.1))
-    assert "poles=3" in text and "pole_lr=callable" in text and "gamma=10" in text
+    text = repr(thomson.MHC(poles=3, inner_lr=lambda: 0.1))
+    assert "poles=3" in text and "inner_lr=callable" in text and "gamma=10" in text

@@ -60,3 +60,18 @@ def test_inner_lr_follows_the_network_unless_given(monkeypatch: pytest.MonkeyPat
     given = build_objective("_inner", {"inner_lr": 0.3}, lr=lambda: rate[0])
     assert isinstance(given, _Inner) and given.inner_lr == 0.3
     assert torch.equal(given(torch.ones(2, 2)), torch.tensor(4.0))
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("comhe", {"projection": "random"}),
+        ("comhe", {"projection": "angle"}),
+        ("mhp", {}),
+        ("mhc", {"reference": True}),
+    ],
+)
+def test_library_objectives_with_inner_steps_follow_the_network(name: str, options: dict[str, Any]) -> None:
+    lr = lambda: 0.025  # noqa: E731
+    objective = build_objective(name, options, lr=lr)
+    assert objective is not None and getattr(objective, "inner_lr") is lr  # noqa: B009

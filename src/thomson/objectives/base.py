@@ -7,6 +7,10 @@ from typing import Any
 
 from torch import Tensor, nn
 
+LearningRate = float | Callable[[], float]
+"""The learning rate of an objective's own inner steps (projections, poles): a number, or a function of nothing
+returning the current one, e.g. ``lambda: opt.param_groups[0]["lr"]`` to follow the network's optimizer."""
+
 
 class Objective(nn.Module):
     """A per-layer objective: maps one layer's weight (neurons on dim 0) to a scalar the network minimizes.

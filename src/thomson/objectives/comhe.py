@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from thomson.functional.rows import as_rows, normalize_rows
-from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.base import LearningRate, Objective, rows_of
 from thomson.objectives.mhe import MHE
 
 Projection = Literal["random", "angle", "adversarial", "group"]
 PROJECTIONS: tuple[Projection, ...] = ("random", "angle", "adversarial", "group")
 
-LearningRate = float | Callable[[], float]
-"""The inner learning rate: a number, or a function of nothing (``lambda: opt.param_groups[0]["lr"]``)."""
 
 _DEFAULT_DIM: dict[Projection, int] = {"random": 40, "angle": 30, "adversarial": 30, "group": 30}
 _DEFAULT_STEPS: dict[Projection, int] = {"angle": 1, "adversarial": 10}

@@ -6,7 +6,8 @@ from torch import Tensor
 
 from thomson.functional.covering import MHC_GAMMA, soft_distance
 from thomson.objectives._checks import real
-from thomson.objectives.poles import PoleGame, PoleLR
+from thomson.objectives.base import LearningRate
+from thomson.objectives.poles import PoleGame
 
 
 class MHC(PoleGame):
@@ -18,19 +19,19 @@ class MHC(PoleGame):
     radius. A learnable pole per layer maximizes ``S`` (it moves to the centre of the largest hole it can
     reach) while the network minimizes ``S`` at the pole, covering that hole. See
     :func:`thomson.functional.covering` and :class:`~thomson.objectives.poles.PoleGame` for the poles
-    (10 momentum-0.9 SGD steps per training call, weight decay 5e-4, learning rate ``pole_lr``, kept in
+    (10 momentum-0.9 SGD steps per training call, weight decay 5e-4, learning rate ``inner_lr``, kept in
     the ``state_dict``). Half-space on hidden layers, never on the classifier.
 
     ``reference=True`` reproduces the Sphere-Uniformity code: neurons ε-normalized twice and the pole once
     (ε = 1e-4), poles drawn from N(0, 1) with their objective weighted by the layer's coefficient; its
-    poles learn at the network's learning rate (pass ``pole_lr=lambda: lr_now``). The default normalizes
+    poles learn at the network's learning rate (pass ``inner_lr=lambda: lr_now``). The default normalizes
     exactly and plays the poles as :class:`~thomson.objectives.poles.PoleGame` describes. The paper's
     coefficients: 0.01 hidden, 0.1 classifier.
 
     Args:
         gamma: sharpness γ > 0 of the soft minimum. Default 10 (the reference).
         half_space: use ``[W; -W]`` on hidden layers. Default True (the reference).
-        poles, inner_steps, pole_lr, momentum, weight_decay: the poles, as :class:`~thomson.MHP`.
+        poles, inner_steps, inner_lr, momentum, weight_decay: the poles, as :class:`~thomson.MHP`.
         reference: the reference code's constants. Default False.
 
     Example:
@@ -51,7 +52,7 @@ class MHC(PoleGame):
         *,
         poles: int = 1,
         inner_steps: int = 10,
-        pole_lr: PoleLR = 0.1,
+        inner_lr: LearningRate = 0.1,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         reference: bool = False,
@@ -60,7 +61,7 @@ class MHC(PoleGame):
             half_space=half_space,
             poles=poles,
             inner_steps=inner_steps,
-            pole_lr=pole_lr,
+            inner_lr=inner_lr,
             momentum=momentum,
             weight_decay=weight_decay,
             reference=reference,

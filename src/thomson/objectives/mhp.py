@@ -6,7 +6,8 @@ from torch import Tensor
 
 from thomson.functional.polarization import potential
 from thomson.objectives._checks import real
-from thomson.objectives.poles import PoleGame, PoleLR
+from thomson.objectives.base import LearningRate
+from thomson.objectives.poles import PoleGame
 
 
 class MHP(PoleGame):
@@ -18,7 +19,7 @@ class MHP(PoleGame):
     potential is lowest, the polarization's weak spot) while the network minimizes ``-P(v; W)``, raising
     the potential there, which spreads the neurons. See :func:`thomson.functional.polarization` for ``P``
     and :class:`~thomson.objectives.poles.PoleGame` for the poles: ``inner_steps`` = 10 momentum-0.9 SGD
-    steps per training call with weight decay 5e-4 and learning rate ``pole_lr``, kept in the
+    steps per training call with weight decay 5e-4 and learning rate ``inner_lr``, kept in the
     objective's ``state_dict``. Half-space (``[W; -W]``) on hidden layers, never on the classifier. (With
     half-space and ``N < D`` a direction orthogonal to every neuron has the potential ``f(0)`` of either
     sign, so such layers get almost no gradient.)
@@ -26,7 +27,7 @@ class MHP(PoleGame):
     ``reference=True`` reproduces the Sphere-Uniformity code's per-layer value and pole updates: neurons
     ε-normalized twice and the pole once (ε = 1e-4), no cosine contraction, poles drawn from N(0, 1), their
     objective weighted by the layer's coefficient. The reference's poles learn at the network's current
-    learning rate: pass ``pole_lr=lambda: opt.param_groups[0]["lr"]`` to follow a schedule (0.1, the
+    learning rate: pass ``inner_lr=lambda: opt.param_groups[0]["lr"]`` to follow a schedule (0.1, the
     reference's initial rate, is the default). The default normalizes exactly, contracts cosines by
     ``1 - 1e-6`` (a pole on a neuron gives a finite value) and plays the poles as described in
     :class:`~thomson.objectives.poles.PoleGame` (unit-sphere start, 100 warm-up steps, unweighted).
@@ -39,7 +40,7 @@ class MHP(PoleGame):
         half_space: use ``[W; -W]`` on hidden layers. Default True (the reference).
         poles: poles per layer. Default 1 (the reference).
         inner_steps: pole steps per training call. Default 10.
-        pole_lr: the poles' learning rate, a number or a function returning it. Default 0.1.
+        inner_lr: the poles' learning rate, a number or a function returning it. Default 0.1.
         momentum: the poles' momentum. Default 0.9.
         weight_decay: the poles' weight decay. Default 5e-4.
         reference: the reference code's constants. Default False.
@@ -62,7 +63,7 @@ class MHP(PoleGame):
         *,
         poles: int = 1,
         inner_steps: int = 10,
-        pole_lr: PoleLR = 0.1,
+        inner_lr: LearningRate = 0.1,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         reference: bool = False,
@@ -71,7 +72,7 @@ class MHP(PoleGame):
             half_space=half_space,
             poles=poles,
             inner_steps=inner_steps,
-            pole_lr=pole_lr,
+            inner_lr=inner_lr,
             momentum=momentum,
             weight_decay=weight_decay,
             reference=reference,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import Tensor
 
@@ -11,13 +9,10 @@ from thomson.functional.directions import directions
 from thomson.functional.polarization import pole_cosines
 from thomson.functional.rows import as_rows, normalize_rows
 from thomson.objectives._checks import count, real
-from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.base import LearningRate, Objective, rows_of
 
 POLE_WARMUP = 100
 """Default mode: steps the poles take when they are created, so that they start at a weak point, not at random."""
-
-PoleLR = float | Callable[[], float]
-"""The poles' learning rate: a number, or a function returning the current one (e.g. the network's)."""
 
 
 class PoleGame(Objective):
@@ -56,7 +51,7 @@ class PoleGame(Objective):
         half_space: bool,
         poles: int,
         inner_steps: int,
-        pole_lr: PoleLR,
+        inner_lr: LearningRate,
         momentum: float,
         weight_decay: float,
         reference: bool,
@@ -65,7 +60,9 @@ class PoleGame(Objective):
         self.half_space = bool(half_space)
         self.poles = count("poles", poles, low=1)
         self.inner_steps = count("inner_steps", inner_steps, low=0)
-        self.pole_lr: PoleLR = pole_lr if callable(pole_lr) else real("pole_lr", pole_lr, low=0.0, strict=True)
+        self.inner_lr: LearningRate = (
+            inner_lr if callable(inner_lr) else real("inner_lr", inner_lr, low=0.0, strict=True)
+        )
         self.momentum = real("momentum", momentum, low=0.0, high=1.0)
         self.weight_decay = real("weight_decay", weight_decay, low=0.0)
         self.reference = bool(reference)
@@ -107,7 +104,7 @@ class PoleGame(Objective):
         self, unit: Tensor, poles: Tensor, buffer: Tensor, half_space: bool, classifier: bool, steps: int
     ) -> None:
         """The poles' inner steps: momentum SGD ascending ``scale · Σ_k L_k - (wd/2)|v|²``, in place."""
-        lr = float(self.pole_lr() if callable(self.pole_lr) else self.pole_lr)
+        lr = float(self.inner_lr() if callable(self.inner_lr) else self.inner_lr)
         scale = (self.classifier_coef if classifier else self.coef) if self.reference else 1.0
         for _ in range(steps):
             v = poles.detach().requires_grad_(True)
@@ -122,8 +119,8 @@ class PoleGame(Objective):
                     poles.copy_(normalize_rows(poles))  # stay on the sphere: the angular step does not shrink
 
     def extra_repr(self) -> str:
-        lr = "callable" if callable(self.pole_lr) else f"{self.pole_lr:g}"
+        lr = "callable" if callable(self.inner_lr) else f"{self.inner_lr:g}"
         return (
-            f"half_space={self.half_space}, poles={self.poles}, inner_steps={self.inner_steps}, pole_lr={lr}, "
+            f"half_space={self.half_space}, poles={self.poles}, inner_steps={self.inner_steps}, inner_lr={lr}, "
             f"momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, reference={self.reference}"
         )

@@ -67,9 +67,10 @@ def build_objective(
     if cls is None:
         raise ValueError(f"unknown regularizer {name!r}; available: {', '.join(['none', *classes])}")
     parameters = inspect.signature(cls).parameters
-    if lr is not None and "inner_lr" in parameters and "inner_lr" not in options:
-        options["inner_lr"] = lr
     try:
-        return cls(**options)
+        objective = cls(**options)
     except TypeError as error:
         raise ValueError(f"bad option for regularizer {name!r}: {error}; it takes {list(parameters)}") from error
+    if lr is not None and hasattr(objective, "inner_lr") and "inner_lr" not in options:
+        setattr(objective, "inner_lr", lr)  # noqa: B010 — inner steps (projections, poles) follow the network's learning rate
+    return objective
