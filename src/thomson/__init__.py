@@ -10,6 +10,7 @@ from thomson import functional, kernels, models
 from thomson.functional import hyperspherical_energy
 from thomson.objectives import MHE, Objective
 from thomson.regularizer import Regularizer
+from thomson.solve import SolveResult, solve
 
 __version__ = "0.1.0"
 
@@ -17,9 +18,11 @@ __all__ = [
     "MHE",
     "Objective",
     "Regularizer",
+    "SolveResult",
     "__version__",
     "functional",
     "hyperspherical_energy",
     "kernels",
     "models",
+    "solve",
 ]
