@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE_DIR = next(
+    (p / "shared" / "reference" for p in Path(__file__).resolve().parents if (p / "shared" / "reference").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "reference",
+)
+"""``shared/reference`` in the nearest folder above the tests that has one (a checkout beside ``shared/``, or a
+worktree one level deeper)."""
 
 
 def reference_table(name: str, column: str) -> dict[int, float]:

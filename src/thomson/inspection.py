@@ -158,7 +158,7 @@ def random_expectations(n: int, dim: int) -> dict[str, float]:
 
     Example:
         >>> e = random_expectations(2, 3)     # on S², c is uniform on [-1, 1]
-        >>> round(e["mean_abs_cos"], 12), round(e["min_angle"], 9), round(e["mhe_s1"], 12)
+        >>> round(e["mean_abs_cos"], 12), round(e["min_angle"], 6), round(e["mhe_s1"], 12)
         (0.5, 90.0, 1.0)
     """
     out = {}

@@ -5,7 +5,7 @@ For ``φ(t)`` along a descent curve (``φ'(0) < 0``) it finds ``t > 0`` with
     φ(t) <= φ(0) + c1 t φ'(0)        (sufficient decrease)
     |φ'(t)| <= c2 |φ'(0)|            (strong curvature condition)
 
-by bracketing (the step doubles until a bracket is found) and then zooming with safeguarded cubic
+by bracketing (the step grows fourfold until a bracket is found) and then zooming with safeguarded cubic
 interpolation. With ``noise > 0`` it also accepts Hager & Zhang's approximate Wolfe steps (SIAM J. Optim.
 16, 2005), ``φ(t) <= φ(0) + noise`` and ``c2 φ'(0) <= φ'(t) <= (2δ - 1) φ'(0)`` with ``δ = 0.1``: near a
 minimum, where differences of ``φ`` are lost in round-off, the slope still tells a good step from a bad one.
@@ -107,7 +107,7 @@ def strong_wolfe(
         if g >= 0.0:
             return _zoom(phi, accept, value0, slope0, (t, f, g), (t_prev, f_prev, g_prev), c1, max_evals - evals)
         t_prev, f_prev, g_prev = t, f, g
-        t *= 2.0
+        t *= 4.0
     return None
 
 

@@ -45,7 +45,7 @@ def min_angle(x: Tensor) -> float:
     for small angles.
 
     Example:
-        >>> min_angle(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype=torch.float64))
+        >>> round(min_angle(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype=torch.float64)), 12)
         90.0
     """
     unit = normalize_rows(x.detach())
@@ -110,7 +110,7 @@ def polish(x: Tensor, callback: Callable[[Tensor], None] | None = None, *, round
     for _ in range(rounds):
         gram = current @ current.T
         np.fill_diagonal(gram, -np.inf)
-        theta = math.acos(min(float(gram.max()), 1.0))
+        theta = math.acos(min(max(float(gram.max()), -1.0), 1.0))
         ii, jj = np.nonzero(np.triu(gram >= math.cos(min(NEAR * theta, math.pi)), k=1))
         z0 = np.append(current.ravel(), 1.0 - float(gram.max()))
         rows = np.arange(len(ii))
