@@ -151,6 +151,11 @@ def test_target_stops_early() -> None:
     assert len(separated.start_values) == 1 and separated.value >= 89.9
 
 
+def test_time_limit_stops_starting_new_starts() -> None:
+    result = thomson.solve(40, 3, restarts=1000, time_limit=1e-6)
+    assert len(result.start_values) == 1
+
+
 def test_negative_s_spreads_points_apart() -> None:
     # s = -1 maximizes the sum of distances; on S² the optimum for N = 4 is the regular tetrahedron
     result = thomson.solve(4, 3, s=-1, restarts=2, seed=0)
@@ -165,6 +170,7 @@ def test_negative_s_spreads_points_apart() -> None:
         ({"n": 5, "restarts": -1}, "restarts must be"),
         ({"n": 5, "seed": 1.5}, "seed must be"),
         ({"n": 5, "hop": -0.1}, "hop must be"),
+        ({"n": 5, "time_limit": 0}, "time_limit must be"),
         ({"n": 5, "objective": "tammes"}, "objective must be one of"),
         ({"n": 5, "s": float("nan")}, "s must be a finite"),
         ({"n": 5, "objective": "log", "s": 1.0}, "objective='log'"),

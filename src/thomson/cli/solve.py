@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", choices=OBJECTIVES, default="riesz", help="what to optimize (default riesz)")
     parser.add_argument("--restarts", type=int, default=10, help="starts besides the symmetric one (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
-    parser.add_argument("--hop", type=float, default=0.4, help="basin-hopping step; 0: random restarts only")
+    parser.add_argument("--hop", type=float, default=0.25, help="first basin-hopping step; 0: random restarts only")
+    parser.add_argument("--time-limit", type=float, default=None, help="begin no new start after this many seconds")
     parser.add_argument("--no-symmetric", action="store_true", help="do not start from a symmetric configuration")
     parser.add_argument("--json", action="store_true", help="print one JSON object (with the points)")
     parser.add_argument("--plot", metavar="PNG", help="draw the configuration and the value per iteration")
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             symmetric=not args.no_symmetric,
             hop=args.hop,
+            time_limit=args.time_limit,
             callback=progress,
         )
     except (ValueError, ImportError) as err:

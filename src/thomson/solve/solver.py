@@ -9,7 +9,7 @@ import torch
 
 from thomson.solve.lbfgs import LocalRun
 from thomson.solve.problem import ObjectiveName, make_problem
-from thomson.solve.result import SolveResult, StartKind
+from thomson.solve.result import HIT_RTOL, SolveResult, StartKind
 from thomson.solve.starts import perturbed_start, random_start, symmetric_start
 
 
@@ -22,8 +22,9 @@ def solve(
     restarts: int = 10,
     seed: int = 0,
     symmetric: bool = True,
-    hop: float = 0.4,
+    hop: float = 0.25,
     target: float | None = None,
+    time_limit: float | None = None,
     max_iter: int = 20000,
     device: str | torch.device | None = None,
     callback: Callable[[int, float], None] | None = None,
@@ -42,7 +43,9 @@ def solve(
     ``pip install thomson[solve]``). The best local optimum wins. The starts: the symmetric configuration
     when ``symmetric`` and one is known, then ``restarts`` more, drawn from the seeded generator in a fixed
     pattern — a random start, then two basin-hopping starts (the best configuration so far, every point
-    moved by a Gaussian step of ``hop`` times the mean nearest-neighbour distance), and again.
+    moved by a Gaussian step of a scale times the mean nearest-neighbour distance), and again. The scale
+    starts at ``hop`` and adapts: ×1.2 after a hop that falls back into the best configuration's basin,
+    ÷1.2 after one that leaves it, so that about half the hops explore whatever the size of the problem.
 
     Args:
         n: number of points, >= 2.
@@ -53,10 +56,11 @@ def solve(
         seed: seed of the random starts. Default 0.
         symmetric: also start from a symmetric configuration where one is known (simplex, polygon,
             cross-polytope, Fibonacci spiral on S²). Default True.
-        hop: basin-hopping step, in mean nearest-neighbour distances; 0 makes every restart random.
-            Default 0.4.
+        hop: first basin-hopping step, in mean nearest-neighbour distances; 0 makes every restart random.
+            Default 0.25.
         target: stop as soon as a start reaches this value (at or below it; at or above for separation).
             Default None (run every start).
+        time_limit: begin no new start after this many seconds (the running one finishes). Default None.
         max_iter: iteration limit of one local search. Default 20000.
         device: where the objective is evaluated (e.g. ``"cuda"``); starts are drawn on the CPU, so a seed
             gives the same starts everywhere. Default: CPU.
@@ -76,6 +80,8 @@ def solve(
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     if isinstance(hop, bool) or not isinstance(hop, (int, float)) or not 0.0 <= hop < 10.0:
         raise ValueError(f"hop must be a number in [0, 10), got {hop!r}")
     problem = make_problem(objective, s, n, dim)
@@ -92,13 +98,14 @@ def solve(
     best_index = 0
     values: list[float] = []
     kinds: list[StartKind] = []
+    scale = hop
     for index in range(restarts + (sym is not None)):
         k = index - (sym is not None)
         kind: StartKind
         if k < 0 and sym is not None:
             kind, x0 = "symmetric", sym
         elif hop > 0 and best is not None and k % 3 != 0:
-            kind, x0 = "hop", perturbed_start(best.points, hop, generator)
+            kind, x0 = "hop", perturbed_start(best.points, scale, generator)
         else:
             kind, x0 = "random", random_start(n, dim, generator)
         run = problem.local_search(x0.to(device), max_iter)
@@ -106,9 +113,14 @@ def solve(
         kinds.append(kind)
         if callback is not None:
             callback(index, run.value)
+        if kind == "hop" and best is not None:
+            returned = abs(run.value - best.value) <= HIT_RTOL * max(1.0, abs(best.value))
+            scale = min(max(scale * (1.2 if returned else 1 / 1.2), hop / 4), 4 * hop)
         if best is None or better(run.value, best.value):
             best, best_index = run, index
         if target is not None and not better(target, run.value):
+            break
+        if time_limit is not None and time.perf_counter() - began > time_limit:
             break
     assert best is not None
     return SolveResult(
