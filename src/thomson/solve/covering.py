@@ -81,9 +81,6 @@ class CoveringProblem:
     maximize: bool = False
     s: float | None = None
 
-    def value(self, x: Tensor) -> float:
-        return covering_radius(x)
-
     def local_search(self, x0: Tensor, max_iter: int) -> LocalRun:
         history = [covering_radius(x0)]
         run = minimize_on_spheres(

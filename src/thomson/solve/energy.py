@@ -20,20 +20,15 @@ from thomson.functional import hyperspherical_energy
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
 
 
-def energy(x: Tensor, s: float) -> float:
-    """The classical Riesz ``s``-energy (log energy at ``s = 0``) of the unit rows of ``x``.
+def energy_and_gradient(x: Tensor, s: float) -> tuple[float, Tensor]:
+    """``E_s`` of the unit rows of ``x`` and its Riemannian gradient (autograd through the normalization).
 
     Example:
         >>> octahedron = torch.cat([torch.eye(3, dtype=torch.float64), -torch.eye(3, dtype=torch.float64)])
-        >>> round(energy(octahedron, 1.0), 12)  # 12 pairs at √2, 3 antipodal pairs at 2: 6√2 + 3/2
-        9.985281374239
+        >>> value, grad = energy_and_gradient(octahedron, 1.0)  # 12 pairs at √2, 3 antipodal pairs at 2
+        >>> round(value, 12), float(grad.abs().max()) < 1e-14  # 6√2 + 3/2, and a critical point
+        (9.985281374239, True)
     """
-    with torch.no_grad():
-        return float(hyperspherical_energy(x, s, reduction="sum", eps=0))
-
-
-def energy_and_gradient(x: Tensor, s: float) -> tuple[float, Tensor]:
-    """``E_s`` of the unit rows of ``x`` and its Riemannian gradient (autograd through the normalization)."""
     with torch.enable_grad():
         leaf = x.detach().requires_grad_(True)
         value = hyperspherical_energy(leaf, s, reduction="sum", eps=0)
@@ -47,9 +42,6 @@ class EnergyProblem:
 
     s: float
     maximize: bool = False
-
-    def value(self, x: Tensor) -> float:
-        return energy(x, self.s)
 
     def local_search(self, x0: Tensor, max_iter: int) -> LocalRun:
         return minimize_on_spheres(lambda x: energy_and_gradient(x, self.s), x0, max_iter=max_iter)

@@ -14,15 +14,13 @@ OBJECTIVES: tuple[ObjectiveName, ...] = ("riesz", "log", "separation", "covering
 
 
 class Problem(Protocol):
-    """An objective on ``N`` unit rows: ``value(x)``, a local search from ``x0``, and its sense."""
+    """An objective on ``N`` unit rows: a local search from ``x0``, and its sense (and Riesz exponent, if any)."""
 
     @property
     def maximize(self) -> bool: ...
 
     @property
     def s(self) -> float | None: ...
-
-    def value(self, x: Tensor) -> float: ...
 
     def local_search(self, x0: Tensor, max_iter: int) -> LocalRun: ...
 

@@ -76,9 +76,6 @@ class SeparationProblem:
     maximize: bool = True
     s: float | None = None
 
-    def value(self, x: Tensor) -> float:
-        return min_angle(x)
-
     def local_search(self, x0: Tensor, max_iter: int) -> LocalRun:
         history = [min_angle(x0)]
         x = x0
