@@ -36,10 +36,14 @@ Oracle = Callable[[Tensor], tuple[float, Tensor]]
 """Unit rows ``x: [N, D]`` → (objective value, Riemannian gradient ``[N, D]``)."""
 
 NOISE = 1e-13
-"""Relative size of round-off in an objective value: the line search's tolerance for approximate Wolfe steps."""
+"""Relative tolerance of the line search's approximate Wolfe steps: a bound on round-off in a value."""
+
+FTOL = 1e-15
+"""A local search has converged when an iteration promises (``-gᵀd/2``, the quasi-Newton decrement) or
+achieves a relative decrease below this; the sums of pair terms carry round-off of about this size."""
 
 PATIENCE = 3
-"""Iterations in a row without a decrease above round-off after which a local search stops."""
+"""Iterations in a row that achieve less than :data:`FTOL` after which a local search stops."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,10 @@ def minimize_on_spheres(
 ) -> LocalRun:
     """Minimize ``f`` over unit rows by Riemannian L-BFGS with a strong Wolfe line search, from ``x0``.
 
-    Stops when the largest entry of the Riemannian gradient is at most ``gtol·max(1, |f|)``, when ``f`` has
-    stalled (no line search finds a step, or :data:`PATIENCE` iterations in a row lower ``f`` by less than its
-    round-off: the minimum is reached to machine precision), or after ``max_iter`` iterations.
+    Stops when the largest entry of the Riemannian gradient is at most ``gtol·max(1, |f|)``, when the
+    quasi-Newton decrement ``-gᵀd/2`` (the decrease the model still expects) falls below
+    ``FTOL·max(1, |f|)``, when ``f`` has stalled (no line search finds a step, or :data:`PATIENCE`
+    iterations in a row lower it by less than that), or after ``max_iter`` iterations.
 
     Args:
         oracle: ``x ↦ (f(x), Riemannian gradient)`` on unit rows, see :data:`Oracle`.
@@ -124,8 +129,10 @@ def minimize_on_spheres(
             ft, gt = counted(xt)
             return ft, float(torch.vdot((gt / scale).reshape(-1), d.reshape(-1))), (xt, gt)
 
-        noise = NOISE * max(1.0, abs(f))
-        step = strong_wolfe(phi, f, slope, t0, noise=noise)
+        magnitude = max(1.0, abs(f))
+        if len(model) and -0.5 * slope <= FTOL * magnitude:
+            break
+        step = strong_wolfe(phi, f, slope, t0, noise=NOISE * magnitude)
         if step is None:
             if len(model) and not retried:  # retry once from steepest descent before giving up
                 model.clear()
@@ -135,7 +142,7 @@ def minimize_on_spheres(
         retried = False
         x_new, g_new = step.payload
         model.push(x_new, project(x_new, step.t * d), g_new - project(x_new, g))
-        stalled = stalled + 1 if step.value > f - noise else 0
+        stalled = stalled + 1 if step.value > f - FTOL * magnitude else 0
         x, f, g = x_new, step.value, g_new
         gnorm = float(g.abs().max())
         iterations += 1
