@@ -23,6 +23,7 @@ from thomson.inspection import (
     measure_rows,
     random_expectations,
 )
+from thomson.solve import separation
 
 
 def closed_form_expectations(dim: int) -> dict[str, float]:
@@ -128,6 +129,16 @@ def test_measures_equal_the_functional_core() -> None:
     cos = [u[i] @ u[j] for i in range(6) for j in range(i + 1, 6)]
     assert got["mean_abs_cos"] == pytest.approx(np.mean(np.abs(cos)), rel=1e-14)
     assert got["min_angle"] == pytest.approx(math.degrees(math.acos(max(cos))), abs=1e-9)
+
+
+def test_measures_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    w = torch.randn(30, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    whole = measure_rows(w)
+    monkeypatch.setattr("thomson.inspection._BLOCK", 4 * 30)
+    monkeypatch.setattr(separation, "_BLOCK", 4 * 30)
+    blocked = measure_rows(w)
+    assert blocked["min_angle"] == whole["min_angle"]
+    assert blocked["mean_abs_cos"] == pytest.approx(whole["mean_abs_cos"], rel=1e-14)
 
 
 def small_model() -> torch.nn.Module:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from conftest import as_tensor, icosahedron, octahedron
+from thomson.solve import separation
 from thomson.solve.separation import SeparationProblem, min_angle, polish
 
 
@@ -17,6 +18,13 @@ def test_min_angle_equals_brute_force() -> None:
     u = x / np.linalg.norm(x, axis=1, keepdims=True)
     expected = min(math.degrees(math.acos(np.clip(u[i] @ u[j], -1, 1))) for i in range(15) for j in range(i + 1, 15))
     assert min_angle(as_tensor(x)) == pytest.approx(expected, abs=1e-10)
+
+
+def test_min_angle_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.randn(40, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    whole = min_angle(x)
+    monkeypatch.setattr(separation, "_BLOCK", 7 * 40)  # 7 rows per block, the last one short
+    assert min_angle(x) == whole
 
 
 def test_min_angle_is_accurate_for_tiny_angles() -> None:

@@ -34,6 +34,9 @@ from thomson.solve.optional import require_scipy
 SCHEDULE = (32.0, 128.0, 512.0, 2048.0)
 """Riesz exponents of the continuation, in order."""
 
+_BLOCK = 1 << 22
+"""Cosines held at once by :func:`min_angle`."""
+
 NEAR = 1.3
 """Pairs closer than this multiple of the minimum angle enter the polish's constraints."""
 
@@ -41,18 +44,24 @@ NEAR = 1.3
 def min_angle(x: Tensor) -> float:
     """The smallest angle between two rows of ``x`` (taken as directions), in degrees.
 
-    The closest pair is found from the Gram matrix; its angle is ``2·asin(|x̂_i - x̂_j|/2)``, accurate also
-    for small angles.
+    The closest pair is found from the Gram matrix, a block of rows at a time (memory ``O(N)`` per row of a
+    block, so large layers fit); its angle is ``2·asin(|x̂_i - x̂_j|/2)``, accurate also for small angles.
 
     Example:
         >>> round(min_angle(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype=torch.float64)), 12)
         90.0
     """
     unit = normalize_rows(x.detach())
-    gram = unit @ unit.T
-    gram.fill_diagonal_(-math.inf)
-    flat = int(torch.argmax(gram))
-    i, j = divmod(flat, unit.shape[0])
+    n = unit.shape[0]
+    best, i, j = -math.inf, 0, 1
+    rows = max(1, _BLOCK // n)
+    for start in range(0, n, rows):
+        block = unit[start : start + rows] @ unit.T
+        block[torch.arange(block.shape[0]), torch.arange(start, start + block.shape[0])] = -math.inf
+        flat = int(torch.argmax(block))
+        if float(block.view(-1)[flat]) > best:
+            best = float(block.view(-1)[flat])
+            i, j = start + flat // n, flat % n
     chord = float(torch.linalg.vector_norm(unit[i] - unit[j]))
     return math.degrees(2.0 * math.asin(min(chord / 2.0, 1.0)))
 
@@ -66,6 +75,8 @@ def _largest_exponent(x: Tensor) -> float:
 def _log_energy_and_gradient(x: Tensor, s: float) -> tuple[float, Tensor]:
     """``log(E_s)/s`` and its gradient: the same minimizers as ``E_s``, but of size ``-log d_min`` for any s."""
     value, grad = energy_and_gradient(x, s)
+    if not 0.0 < value < math.inf:  # coincident points, or every term underflowed: not a usable step
+        return math.inf, grad
     return math.log(value) / s, grad / (s * value)
 
 

@@ -52,8 +52,9 @@ def solve(
         dim: dimension of the ambient space, >= 2. Default 3.
         s: Riesz exponent for ``objective="riesz"`` (any real; default 1). Leave unset for the others.
         objective: ``"riesz"``, ``"log"``, ``"separation"`` or ``"covering"``. Default ``"riesz"``.
-        restarts: number of random starts, >= 0 (>= 1 when there is no symmetric start). Default 10.
-        seed: seed of the random starts. Default 0.
+        restarts: starts after the symmetric one (random and basin-hopping), >= 0 (>= 1 when there is no
+            symmetric start). Default 10.
+        seed: seed of those starts. Default 0.
         symmetric: also start from a symmetric configuration where one is known (simplex, polygon,
             cross-polytope, Fibonacci spiral on S²). Default True.
         hop: first basin-hopping step, in mean nearest-neighbour distances; 0 makes every restart random.
