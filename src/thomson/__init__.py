@@ -10,6 +10,7 @@ from thomson import data, functional, kernels, models, train
 from thomson.functional import hyperspherical_energy
 from thomson.objectives import DSO, MC, MGD, MHC, MHE, MHP, MHS, MMA, RMHP, SO, SRIP, CoMHE, Objective
 from thomson.regularizer import Regularizer
+from thomson.solve import SolveResult, solve
 
 __version__ = "0.1.0"
 
@@ -28,11 +29,13 @@ __all__ = [
     "CoMHE",
     "Objective",
     "Regularizer",
+    "SolveResult",
     "__version__",
     "data",
     "functional",
     "hyperspherical_energy",
     "kernels",
     "models",
+    "solve",
     "train",
 ]

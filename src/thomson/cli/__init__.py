@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import thomson
 
-COMMANDS: dict[str, str] = {"train": "train", "compare": "compare"}
+COMMANDS: dict[str, str] = {"train": "train", "compare": "compare", "solve": "solve", "inspect": "inspect"}
 """Subcommand name → module under ``thomson.cli`` that defines ``HELP``, ``add_arguments`` and ``run``."""
 
 

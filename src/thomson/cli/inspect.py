@@ -1,0 +1,125 @@
+"""``thomson inspect PATH``: per-layer uniformity of a checkpoint, against random directions and the best known."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thomson.inspection import MEASURES, SOLVER_LIMIT, LayerReport, inspect_checkpoint
+
+HELP = "per-layer MHE (s = 0, 1, 2), minimum angle and mean |cos| of a checkpoint, vs random and best known"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="a .pt state_dict, a thomson training checkpoint, or a .safetensors file")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--plot", metavar="PNG", help="draw the table as a figure")
+    parser.add_argument(
+        "--solver-limit",
+        type=int,
+        default=SOLVER_LIMIT,
+        help=f"solve for best values when N·D is at most this (default {SOLVER_LIMIT}; 0: never)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the solver's starts (default 0)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        reports = inspect_checkpoint(args.path, solver_limit=args.solver_limit, seed=args.seed)
+    except (OSError, ValueError, ImportError) as err:
+        print(f"thomson inspect: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([_as_json(r) for r in reports]))
+    else:
+        print(format_table(reports))
+    if args.plot:
+        try:
+            plot_reports(reports, Path(args.plot))
+        except ImportError as err:
+            print(f"thomson inspect: error: {err}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _as_json(report: LayerReport) -> dict[str, Any]:
+    """One layer as JSON; ``random`` is null where the expectation is infinite (energy at s >= D - 1)."""
+    return {
+        "layer": report.name,
+        "n": report.n,
+        "dim": report.dim,
+        "measures": {
+            key: {
+                "value": m.value,
+                "random": _finite(m.random),
+                "best": m.best,
+                "best_source": m.best_source,
+                "gap": m.gap,
+            }
+            for key, m in report.measures.items()
+        },
+    }
+
+
+def _cell(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.6g}"
+
+
+def format_table(reports: list[LayerReport]) -> str:
+    """The report as a text table, one line per layer and measure; gap = (value - best)/(random - best)."""
+    header = ("layer", "N", "D", "measure", "value", "random", "best", "gap", "best from")
+    rows = [header]
+    for r in reports:
+        for k, key in enumerate(MEASURES):
+            m = r.measures[key]
+            first = (r.name, str(r.n), str(r.dim)) if k == 0 else ("", "", "")
+            gap = "—" if m.gap is None else f"{m.gap:.3f}"
+            rows.append((*first, key, _cell(m.value), _cell(m.random), _cell(m.best), gap, m.best_source or "—"))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    right = {1, 2, 4, 5, 6, 7}
+    lines = [
+        "  ".join(v.rjust(w) if c in right else v.ljust(w) for c, (v, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def plot_reports(reports: list[LayerReport], path: Path) -> None:
+    """Draw the table as a heat map: a row per layer, a column per measure, coloured by the gap (0 = best known,
+    1 = random) and annotated with the value; write a PNG (matplotlib, Agg backend)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise ImportError("--plot needs matplotlib: `pip install matplotlib` (or thomson[train])") from err
+    gaps = np.array([[np.nan if r.measures[k].gap is None else r.measures[k].gap for k in MEASURES] for r in reports])
+    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * len(MEASURES), 1.2 + 0.42 * max(len(reports), 1)))
+    image = ax.imshow(np.clip(gaps, 0.0, 1.5), cmap="viridis_r", vmin=0.0, vmax=1.5, aspect="auto")
+    for i, r in enumerate(reports):
+        for j, key in enumerate(MEASURES):
+            dark = bool(gaps[i, j] > 0.5)  # dark cells (gap > 0.5) get white text; light and blank ones black
+            ax.text(
+                j, i, f"{r.measures[key].value:.4g}", ha="center", va="center", fontsize=8, color="w" if dark else "k"
+            )
+    ax.set_xticks(range(len(MEASURES)), MEASURES)
+    ax.set_yticks(range(len(reports)), [f"{r.name} ({r.n}×{r.dim})" for r in reports])
+    fig.colorbar(image, ax=ax, label="gap: 0 = best known, 1 = random")
+    ax.set_title("uniformity per layer (value in each cell)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

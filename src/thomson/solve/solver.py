@@ -1,0 +1,137 @@
+"""``thomson.solve``: N points on the sphere S^(D-1) that minimize an energy, or best separate or cover it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+
+from thomson.solve.lbfgs import LocalRun
+from thomson.solve.problem import ObjectiveName, make_problem
+from thomson.solve.result import HIT_RTOL, SolveResult, StartKind
+from thomson.solve.starts import perturbed_start, random_start, symmetric_start
+
+
+def solve(
+    n: int,
+    dim: int = 3,
+    s: float | None = None,
+    *,
+    objective: ObjectiveName = "riesz",
+    restarts: int = 10,
+    seed: int = 0,
+    symmetric: bool = True,
+    hop: float = 0.25,
+    target: float | None = None,
+    time_limit: float | None = None,
+    max_iter: int = 20000,
+    device: str | torch.device | None = None,
+    callback: Callable[[int, float], None] | None = None,
+) -> SolveResult:
+    """Find ``n`` unit vectors in ``R^dim`` (points on ``S^(dim-1)``) optimizing ``objective``.
+
+        riesz:       minimize  E_s = Σ_{i<j} |x_i - x_j|^(-s)   (s = 1, dim = 3: the Thomson problem)
+        log:         minimize  E_0 = Σ_{i<j} -log |x_i - x_j|
+        separation:  maximize  min_{i<j} ∠(x_i, x_j)              (the Tammes problem; value in degrees)
+        covering:    minimize  max_{v ∈ S} min_i ∠(v, x_i)        (covering radius; value in degrees)
+
+    Each start is taken to a local optimum by Riemannian L-BFGS on the product of spheres (float64, strong
+    Wolfe line search, gradients by autograd through :func:`thomson.functional.hyperspherical_energy`),
+    polished until the gradient vanishes to round-off; separation and covering go on from a high-``s``
+    energy minimum with an SLSQP polish of the max-min (min-max) problem (needs scipy:
+    ``pip install thomson[solve]``). The best local optimum wins. The starts: the symmetric configuration
+    when ``symmetric`` and one is known, then ``restarts`` more, drawn from the seeded generator in a fixed
+    pattern — a random start, then two basin-hopping starts (the best configuration so far, every point
+    moved by a Gaussian step of a scale times the mean nearest-neighbour distance), and again. The scale
+    starts at ``hop`` and adapts: ×1.2 after a hop that falls back into the best configuration's basin,
+    ÷1.2 after one that leaves it, so that about half the hops explore whatever the size of the problem.
+
+    Args:
+        n: number of points, >= 2.
+        dim: dimension of the ambient space, >= 2. Default 3.
+        s: Riesz exponent for ``objective="riesz"`` (any real; default 1). Leave unset for the others.
+        objective: ``"riesz"``, ``"log"``, ``"separation"`` or ``"covering"``. Default ``"riesz"``.
+        restarts: starts after the symmetric one (random and basin-hopping), >= 0 (>= 1 when there is no
+            symmetric start). Default 10.
+        seed: seed of those starts. Default 0.
+        symmetric: also start from a symmetric configuration where one is known (simplex, polygon,
+            cross-polytope, Fibonacci spiral on S²). Default True.
+        hop: first basin-hopping step, in mean nearest-neighbour distances; 0 makes every restart random.
+            Default 0.25.
+        target: stop as soon as a start reaches this value (at or below it; at or above for separation).
+            Default None (run every start).
+        time_limit: begin no new start after this many seconds (the running one finishes). Default None.
+        max_iter: iteration limit of one local search. Default 20000.
+        device: where the objective is evaluated (e.g. ``"cuda"``); starts are drawn on the CPU, so a seed
+            gives the same starts everywhere. Default: CPU.
+        callback: called as ``callback(start_index, value)`` after each start. Default None.
+
+    Returns:
+        A :class:`~thomson.solve.SolveResult`: ``points``, ``value``, ``history`` and the value of each start.
+
+    Example:
+        >>> import thomson
+        >>> result = thomson.solve(12, 3, s=1, restarts=2)   # the icosahedron, 30/a + 30/b + 3
+        >>> round(result.value, 9)
+        49.165253058
+    """
+    for name, value, low in (("n", n, 2), ("dim", dim, 2), ("restarts", restarts, 0), ("max_iter", max_iter, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if isinstance(hop, bool) or not isinstance(hop, (int, float)) or not 0.0 <= hop < 10.0:
+        raise ValueError(f"hop must be a number in [0, 10), got {hop!r}")
+    problem = make_problem(objective, s, n, dim)
+    sym = symmetric_start(n, dim) if symmetric else None
+    if sym is None and restarts == 0:
+        raise ValueError(f"restarts must be >= 1 when there is no symmetric start (n={n}, dim={dim})")
+
+    def better(a: float, b: float) -> bool:
+        return a > b if problem.maximize else a < b
+
+    generator = torch.Generator().manual_seed(seed)
+    began = time.perf_counter()
+    best: LocalRun | None = None
+    best_index = 0
+    values: list[float] = []
+    kinds: list[StartKind] = []
+    scale = hop
+    for index in range(restarts + (sym is not None)):
+        k = index - (sym is not None)
+        kind: StartKind
+        if k < 0 and sym is not None:
+            kind, x0 = "symmetric", sym
+        elif hop > 0 and best is not None and k % 3 != 0:
+            kind, x0 = "hop", perturbed_start(best.points, scale, generator)
+        else:
+            kind, x0 = "random", random_start(n, dim, generator)
+        run = problem.local_search(x0.to(device), max_iter)
+        values.append(run.value)
+        kinds.append(kind)
+        if callback is not None:
+            callback(index, run.value)
+        if kind == "hop" and best is not None:
+            returned = abs(run.value - best.value) <= HIT_RTOL * max(1.0, abs(best.value))
+            scale = min(max(scale * (1.2 if returned else 1 / 1.2), hop / 4), 4 * hop)
+        if best is None or better(run.value, best.value):
+            best, best_index = run, index
+        if target is not None and not better(target, run.value):
+            break
+        if time_limit is not None and time.perf_counter() - began > time_limit:
+            break
+    assert best is not None
+    return SolveResult(
+        points=best.points.detach().cpu(),
+        value=best.value,
+        objective=objective,
+        s=problem.s,
+        history=best.history,
+        start_values=tuple(values),
+        best_start=best_index,
+        start_kinds=tuple(kinds),
+        seconds=time.perf_counter() - began,
+    )
