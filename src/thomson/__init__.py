@@ -7,7 +7,7 @@
 """
 
 from thomson import functional, kernels, models
-from thomson.functional import hyperspherical_energy
+from thomson.functional import estimate_energy, hyperspherical_energy, minibatch_class_energy
 from thomson.objectives import MHE, Objective
 from thomson.regularizer import Regularizer
 
@@ -18,8 +18,10 @@ __all__ = [
     "Objective",
     "Regularizer",
     "__version__",
+    "estimate_energy",
     "functional",
     "hyperspherical_energy",
     "kernels",
+    "minibatch_class_energy",
     "models",
 ]

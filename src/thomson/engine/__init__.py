@@ -11,10 +11,12 @@ Both exact backends run the same custom autograd function (:mod:`thomson.engine.
 value and the gradient ``h'(C) X`` in one pass from the kernel's ``value_and_derivative``:
 
 * ``"dense"``: one ``N×N`` tile. Fewest operations; ``O(N²)`` memory.
-* ``"streaming"``: tiles of ``tile_rows(device)`` rows, only those on or above the diagonal (half the pair terms
-  and 3/4 of the matrix-product work of the dense evaluation). ``O(N·D + tile²)`` memory.
-* ``"auto"`` (default): dense up to ``tile_rows(device)`` rows (where both are one tile on the CPU), streaming
-  above. Results agree to round-off whichever is chosen.
+* ``"streaming"``: tiles of ``tile_rows(device, D)`` rows (256 or 512 on the CPU, 4096 on a GPU), only those on
+  or above the diagonal: half the pair terms and 3/4 of the matrix-product work of the dense evaluation.
+  ``O(N·D + tile²)`` memory. Up to one tile of rows it is the dense evaluation.
+* ``"auto"`` (default): the streaming schedule, i.e. dense up to ``tile_rows`` rows and tiles above; measured
+  fastest at every size on the CPU (``benchmarks/bench_energy.py``). Results agree to round-off whichever
+  backend runs.
 
 :mod:`thomson.engine.sampled` estimates the mean of the reduction from sampled pairs or rows when even the
 streaming pass is too costly (10⁵–10⁶ rows).
@@ -24,27 +26,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-import torch
 from torch import Tensor
 
 from thomson.engine.rows import row_sums
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
-from thomson.engine.streaming import streaming_pairwise_sum
+from thomson.engine.streaming import streaming_pairwise_sum, tile_rows
 from thomson.kernels import Kernel
 
 Backend = Literal["auto", "dense", "streaming"]
 BACKENDS: tuple[Backend, ...] = ("auto", "dense", "streaming")
-
-CPU_TILE = 256
-"""Rows per tile on the CPU: a ``256×256`` tile of float32 (256 KiB) stays in a core's L2 cache."""
-
-GPU_TILE = 4096
-"""Rows per tile on an accelerator: large enough that each matrix product fills the device."""
-
-
-def tile_rows(device: torch.device) -> int:
-    """The tile size of the streaming backend on ``device`` (``CPU_TILE`` or ``GPU_TILE``)."""
-    return CPU_TILE if device.type == "cpu" else GPU_TILE
 
 
 def pair_count(n: int, half_space: bool = False) -> int:
@@ -56,7 +46,7 @@ def pair_count(n: int, half_space: bool = False) -> int:
 def pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, backend: Backend = "auto") -> Tensor:
     """``Σ_{i<j} f(x_iᵀx_j)`` over the rows of ``x: [N, D]`` (over ``[x; -x]`` when ``half_space``).
 
-    Differentiable (once) with respect to ``x``. Returns a 0-dim tensor of ``x``'s dtype (0 when there is no
+    Differentiable with respect to ``x``. Returns a 0-dim tensor of ``x``'s dtype (0 when there is no
     pair). ``x`` may also be a batch ``[..., N, D]`` of independent row sets (e.g. the projections of one
     layer); the result then has shape ``[...]``.
 
@@ -71,8 +61,8 @@ def pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, backend
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if x.dim() < 2:
         raise ValueError(f"x must have shape [..., N, D], got shape {tuple(x.shape)}")
-    n = x.shape[-2]
-    tile = max(n, 1) if backend == "dense" else tile_rows(x.device)
+    n, d = x.shape[-2:]
+    tile = max(n, 1) if backend == "dense" else tile_rows(x.device, d)
     return streaming_pairwise_sum(x, kernel, half_space=half_space, tile=tile)
 
 

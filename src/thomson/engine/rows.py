@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-from thomson.engine.streaming import pair_terms
+from thomson.engine.streaming import pair_terms, tile_rows
 from thomson.kernels import Kernel
 
 
@@ -52,9 +52,10 @@ class _RowSums(torch.autograd.Function):
                 sums += v.sum(1).double()
                 sums.index_add_(0, r, -v[r, col].double())
                 fix = None if dv is None else -dv[r, col]
-                if half_space:
-                    sums.index_add_(0, r, kernel.value(-self_c).double())
-                    fix = None if fix is None else fix - kernel.derivative(-self_c)
+                if half_space:  # the row against its own negation
+                    self_value, self_slope = pair_terms(kernel, -self_c, False, fix is not None)
+                    sums.index_add_(0, r, self_value.double())
+                    fix = None if fix is None or self_slope is None else fix - self_slope
                 if gq is not None and gx is not None and dv is not None and fix is not None:
                     gq.addmm_(dv, xj)
                     gx[j0 : j0 + tile].addmm_(dv.T, qw)
@@ -81,7 +82,7 @@ def row_sums(
     *,
     weight: Tensor | None = None,
     half_space: bool = False,
-    tile: int = 4096,
+    tile: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-row sums ``r_b = Σ_{j ≠ i_b} h(x_{i_b}ᵀx_j)`` for the rows ``index: [B]`` of ``x: [N, D]``.
 
@@ -94,7 +95,7 @@ def row_sums(
         kernel: the pair term.
         weight: ``w: [B]``. Default all ones.
         half_space: partners from ``[x; -x]``. Default False.
-        tile: columns of ``x`` per tile. Default 4096.
+        tile: columns of ``x`` per tile. Default: tiles of about ``tile_rows(device, D)²`` cosines.
 
     Example:
         >>> from thomson.kernels import Riesz
@@ -103,5 +104,8 @@ def row_sums(
         ([1.4999..., 1.4999...], 2.999...)
     """
     w = torch.ones(index.shape[0], dtype=x.dtype, device=x.device) if weight is None else weight
+    if tile is None:
+        square = tile_rows(x.device, x.shape[1])
+        tile = max(square, square * square // max(index.shape[0], 1))
     total, sums = _RowSums.apply(x[index], x, index, w, kernel, half_space, tile)  # type: ignore[no-untyped-call]
     return total, sums
