@@ -33,8 +33,8 @@ def brute_force(x: torch.Tensor, index: list[int], kernel: Riesz, half_space: bo
 @pytest.mark.parametrize("tile", [1, 3, 10, 64])
 def test_equals_brute_force(kernel: Riesz, half_space: bool, tile: int) -> None:
     x = rows(10, 4).requires_grad_()
-    index = [7, 0, 3, 9]
-    weight = torch.tensor([0.5, 2.0, 1.0, 0.25], dtype=torch.float64)
+    index = [7, 0, 3, 9, 3]  # a row may be chosen twice
+    weight = torch.tensor([0.5, 2.0, 1.0, 0.25, 3.0], dtype=torch.float64)
     expected = brute_force(x, index, kernel, half_space)
     (expected_grad,) = torch.autograd.grad((weight * expected).sum(), x)
     total, sums = row_sums(x, torch.tensor(index), kernel, weight=weight, half_space=half_space, tile=tile)

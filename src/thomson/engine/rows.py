@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-from thomson.engine.streaming import pair_terms, tile_rows
+from thomson.engine.streaming import accumulator, pair_terms, tile_rows
 from thomson.kernels import Kernel
 
 
@@ -36,7 +36,7 @@ class _RowSums(torch.autograd.Function):
         grad = bool(ctx.needs_input_grad[0] or ctx.needs_input_grad[1])  # type: ignore[attr-defined]
         n, b = x.shape[0], q.shape[0]
         rows = torch.arange(b, device=q.device)
-        sums = torch.zeros(b, dtype=torch.float64, device=q.device)
+        sums = accumulator(b, q.device)
         gq = torch.zeros_like(q) if grad else None
         gx = torch.zeros_like(x) if grad else None
         qw = q * weight.to(q.dtype).unsqueeze(1)
@@ -49,12 +49,12 @@ class _RowSums(torch.autograd.Function):
                 self_c = c[r, col]
                 c[r, col] = 0.0  # a row with itself is no pair (f(1) may be infinite): zero, then take back
                 v, dv = pair_terms(kernel, c, half_space, grad)
-                sums += v.sum(1).double()
-                sums.index_add_(0, r, -v[r, col].double())
+                sums += v.sum(1)
+                sums.index_add_(0, r, -v[r, col].to(sums.dtype))
                 fix = None if dv is None else -dv[r, col]
                 if half_space:  # the row against its own negation
                     self_value, self_slope = pair_terms(kernel, -self_c, False, fix is not None)
-                    sums.index_add_(0, r, self_value.double())
+                    sums.index_add_(0, r, self_value.to(sums.dtype))
                     fix = None if fix is None or self_slope is None else fix - self_slope
                 if gq is not None and gx is not None and dv is not None and fix is not None:
                     gq.addmm_(dv, xj)
@@ -66,7 +66,7 @@ class _RowSums(torch.autograd.Function):
             ctx.save_for_backward(gq, gx)
         sums_out = sums.to(q.dtype)
         ctx.mark_non_differentiable(sums_out)
-        return (sums * weight.double()).sum().to(q.dtype), sums_out
+        return (sums * weight.to(sums.dtype)).sum().to(q.dtype), sums_out
 
     @staticmethod
     @once_differentiable
@@ -87,11 +87,11 @@ def row_sums(
     """Per-row sums ``r_b = Σ_{j ≠ i_b} h(x_{i_b}ᵀx_j)`` for the rows ``index: [B]`` of ``x: [N, D]``.
 
     Returns ``(Σ_b w_b r_b, r)``: the weighted total (differentiable with respect to ``x``, once) and the sums
-    ``[B]`` (not differentiable). ``index`` must not repeat a row.
+    ``[B]`` (not differentiable). A row may be chosen more than once.
 
     Args:
         x: all rows ``[N, D]``, already normalized.
-        index: the chosen rows, ``[B]`` distinct integers in ``[0, N)``.
+        index: the chosen rows, ``[B]`` integers in ``[0, N)``.
         kernel: the pair term.
         weight: ``w: [B]``. Default all ones.
         half_space: partners from ``[x; -x]``. Default False.
@@ -103,7 +103,8 @@ def row_sums(
         >>> sums.tolist(), float(total)         # each row has 3 partners at chord √2: 3 × 1/2  # doctest: +ELLIPSIS
         ([1.4999..., 1.4999...], 2.999...)
     """
-    w = torch.ones(index.shape[0], dtype=x.dtype, device=x.device) if weight is None else weight
+    index = index.to(x.device)
+    w = torch.ones(index.shape[0], dtype=x.dtype, device=x.device) if weight is None else weight.to(x.device)
     if tile is None:
         square = tile_rows(x.device, x.shape[1])
         tile = max(square, square * square // max(index.shape[0], 1))

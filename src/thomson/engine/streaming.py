@@ -51,6 +51,11 @@ def tile_rows(device: torch.device, d: int = 64) -> int:
     return CPU_TILE if d >= 64 else CPU_TILE_SMALL_D
 
 
+def accumulator(shape: int, device: torch.device) -> Tensor:
+    """Zeros to sum tile totals into: float64 (float32 where the device has no float64, as MPS)."""
+    return torch.zeros(shape, dtype=torch.float32 if device.type == "mps" else torch.float64, device=device)
+
+
 def pair_terms(kernel: Kernel, c: Tensor, half_space: bool, grad: bool) -> tuple[Tensor, Tensor | None]:
     """The pair term ``h(c)`` and, when ``grad``, its derivative: ``f`` in full space, ``f(c) + f(-c)`` in half."""
     if not grad:
@@ -63,10 +68,10 @@ def pair_terms(kernel: Kernel, c: Tensor, half_space: bool, grad: bool) -> tuple
 
 
 def _walk(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool) -> tuple[Tensor, Tensor | None]:
-    """Value ``[B]`` (float64) and gradient ``[B, N, D]`` (or None) of the reduction over ``x: [B, N, D]``."""
+    """Value ``[B]`` (in the accumulator's precision) and gradient ``[B, N, D]`` (or None) over ``x: [B, N, D]``."""
     n = x.shape[1]
     a = 2.0 if half_space else 1.0
-    total = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+    total = accumulator(x.shape[0], x.device)
     g = torch.zeros_like(x) if grad else None
     for i0 in range(0, n, tile):
         xi = x[:, i0 : i0 + tile]
@@ -76,7 +81,7 @@ def _walk(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool) ->
             c = torch.bmm(xi, xj.mT)
             if j0 != i0:
                 v, dv = pair_terms(kernel, c, half_space, grad)
-                total += v.sum((1, 2)).double() * a
+                total += v.sum((1, 2)) * a
                 if g is not None and gi is not None and dv is not None:
                     gi.baddbmm_(dv, xj, alpha=a)
                     g[:, j0 : j0 + tile].baddbmm_(dv.mT, xi, alpha=a)
@@ -85,14 +90,14 @@ def _walk(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool) ->
             self_c = c.diagonal(dim1=1, dim2=2).clone()
             c.diagonal(dim1=1, dim2=2).zero_()
             v, dv = pair_terms(kernel, c, half_space, grad)
-            total += (v.sum((1, 2)) - v.diagonal(dim1=1, dim2=2).sum(1)).double() * (a / 2)
+            total += (v.sum((1, 2)) - v.diagonal(dim1=1, dim2=2).sum(1)) * (a / 2)
             self_slope = None
             if half_space:  # each row against its own negation
                 if grad:
                     self_value, self_slope = kernel.value_and_derivative(-self_c)
                 else:
                     self_value = kernel.value(-self_c)
-                total += self_value.sum(1).double()
+                total += self_value.sum(1)
             if gi is not None and dv is not None:
                 # Diagonal of the derivative matrix must be 0 (full) or -f'(-c_ii) (half): correct it row-wise.
                 fix = -dv.diagonal(dim1=1, dim2=2)
