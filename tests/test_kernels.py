@@ -21,6 +21,18 @@ def test_derivative_equals_autograd(kernel: Riesz) -> None:
     torch.testing.assert_close(kernel.derivative(c.detach()), auto, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("kernel", KERNELS, ids=repr)
+def test_value_and_derivative_equals_the_separate_methods(kernel: Riesz) -> None:
+    # Across the whole range, at the ends, and just outside them (round-off), where the clamp stops the slope.
+    c = torch.cat([torch.linspace(-1.0, 1.0, 201, dtype=torch.float64), torch.tensor([-1 - 1e-9, 1 + 1e-9])])
+    value, slope = kernel.value_and_derivative(c)
+    torch.testing.assert_close(value, kernel.value(c), rtol=1e-12, atol=1e-12)
+    expected = kernel.derivative(c)
+    defined = ~expected.isnan()  # 0·∞ at a zero distance (s < 0, no contraction)
+    assert not (slope.isnan() & defined).any()
+    torch.testing.assert_close(slope[defined], expected[defined], rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("s", [-1.0, 0.0, 1.0, 2.0])
 def test_euclidean_value_is_power_of_chord(s: float) -> None:
     c = torch.tensor([-1.0, -0.3, 0.2, 0.9], dtype=torch.float64)

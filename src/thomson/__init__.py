@@ -7,7 +7,7 @@
 """
 
 from thomson import data, functional, kernels, models, train
-from thomson.functional import hyperspherical_energy
+from thomson.functional import estimate_energy, hyperspherical_energy, minibatch_class_energy
 from thomson.objectives import DSO, MC, MGD, MHC, MHE, MHP, MHS, MMA, RMHP, SO, SRIP, CoMHE, Objective
 from thomson.regularizer import Regularizer
 from thomson.solve import SolveResult, solve
@@ -32,9 +32,11 @@ __all__ = [
     "SolveResult",
     "__version__",
     "data",
+    "estimate_energy",
     "functional",
     "hyperspherical_energy",
     "kernels",
+    "minibatch_class_energy",
     "models",
     "solve",
     "train",

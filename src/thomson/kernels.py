@@ -24,6 +24,7 @@ class Kernel:
 
     Subclasses implement both with plain tensor operations, elementwise. ``derivative`` must equal what
     autograd gives for ``value`` (tests check this), so that hand-written backward passes agree with autograd.
+    ``value_and_derivative`` returns both; override it when they share work (the engine calls it on every tile).
     """
 
     def value(self, c: Tensor) -> Tensor:
@@ -31,6 +32,10 @@ class Kernel:
 
     def derivative(self, c: Tensor) -> Tensor:
         raise NotImplementedError
+
+    def value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
+        """``(value(c), derivative(c))``, possibly sharing intermediate results."""
+        return self.value(c), self.derivative(c)
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,37 @@ class Riesz(Kernel):
         inside = (c >= -1.0) & (c <= 1.0)  # clamp passes gradient only inside, as autograd's does
         dcc_dc = inside.to(c.dtype) * (1.0 - self.contraction)
         return -w * z.pow(-self.s - 1.0) * dz_dc * dcc_dc
+
+    def value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
+        # One power per element for s >= 0: f'(z) = -s f(z)/z (s > 0) or -1/z (s = 0). The chord goes through
+        # q = z² = 2 - 2c' (no square root): f = q^(-s/2), -q^(|s|/2) or -log(q)/2, and dq/dc' = -2.
+        clamped = c.clamp(-1.0, 1.0)
+        cc = clamped * (1.0 - self.contraction)
+        if self.metric == "euclidean":
+            q = torch.rsub(cc, 2.0, alpha=2.0)
+            if self.s == 0:
+                value = torch.log(q).mul_(-0.5)
+                slope = q.reciprocal()
+            elif self.s > 0:
+                value = q.pow(-self.s / 2)
+                slope = torch.div(value, q).mul_(self.s)
+            else:  # f = -q^(|s|/2) vanishes with q: its slope needs its own power
+                value = q.pow(-self.s / 2).neg_()
+                slope = q.pow(-self.s / 2 - 1.0).mul_(-self.s)
+        else:
+            z = torch.acos(cc).mul_(self.angle_scale).add_(self.angle_shift)
+            if self.s == 0:
+                value = torch.log(z).neg_()
+                dfdz = z.reciprocal().neg_()
+            elif self.s > 0:
+                value = z.pow(-self.s)
+                dfdz = torch.div(value, z).mul_(-self.s)
+            else:
+                value = z.pow(-self.s).neg_()
+                dfdz = z.pow(-self.s - 1.0).mul_(self.s)
+            slope = dfdz.mul_(torch.rsqrt(1.0 - cc * cc)).mul_(-self.angle_scale)
+        # d c'/dc = (1 - contraction) inside [-1, 1] and 0 outside (where the clamp is active), as autograd's.
+        return value, torch.where(clamped == c, slope, 0.0).mul_(1.0 - self.contraction)
 
 
 @dataclass(frozen=True)

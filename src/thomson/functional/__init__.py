@@ -1,8 +1,11 @@
 """Pure functions on rows ``x: [N, D]`` (rows are items). No state, no modules."""
 
+from thomson.engine import Estimate
 from thomson.functional.covering import covering
 from thomson.functional.energy import hyperspherical_energy
+from thomson.functional.estimate import estimate_energy
 from thomson.functional.gram import gram_logdet
+from thomson.functional.minibatch import minibatch_class_energy
 from thomson.functional.orthogonality import (
     double_soft_orthogonality,
     mutual_coherence,
@@ -15,13 +18,16 @@ from thomson.functional.rows import as_rows, normalize_rows
 from thomson.functional.separation import mean_min_angle, min_separation
 
 __all__ = [
+    "Estimate",
     "as_rows",
     "covering",
     "double_soft_orthogonality",
+    "estimate_energy",
     "gram_logdet",
     "hyperspherical_energy",
     "mean_min_angle",
     "min_separation",
+    "minibatch_class_energy",
     "mutual_coherence",
     "normalize_rows",
     "polarization",

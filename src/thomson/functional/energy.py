@@ -83,13 +83,23 @@ def hyperspherical_energy(
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    kernel = riesz_kernel(float(s), metric, reference=reference, eps=eps)
     with torch.autocast(x.device.type, enabled=False):
-        rows = as_rows(x)
-        unit = normalize_rows(rows, reference=reference, eps=REFERENCE_EPS if eps is None else eps)
-        total = pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
-        if reference and s == 0 and metric == "euclidean":
-            total = 2.0 * total  # the reference's log term is -log z², not -log z
+        unit, kernel, factor = energy_terms(x, s, metric, reference=reference, eps=eps)
+        total = factor * pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
         if reduction == "sum":
             return total
-        return total / max(pair_count(rows.shape[0], half_space), 1)
+        return total / max(pair_count(unit.shape[0], half_space), 1)
+
+
+def energy_terms(
+    x: Tensor, s: float, metric: Metric, *, reference: bool, eps: float | None
+) -> tuple[Tensor, Riesz, float]:
+    """What :func:`hyperspherical_energy` sums, for the functions that evaluate it otherwise (estimators).
+
+    Checks the arguments and returns the normalized rows, the pair kernel and the factor of the pair term
+    (2 for the reference code's ``-log z²``, else 1). Call it with autocast disabled.
+    """
+    kernel = riesz_kernel(float(s), metric, reference=reference, eps=eps)
+    unit = normalize_rows(as_rows(x), reference=reference, eps=REFERENCE_EPS if eps is None else eps)
+    factor = 2.0 if reference and s == 0 and metric == "euclidean" else 1.0  # the reference's -log z²
+    return unit, kernel, factor
