@@ -44,7 +44,8 @@ def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE
 
 
 def _row_scale(x: Tensor, reference: bool, eps: float) -> Tensor:
-    """``s_i`` with ``x̂_i = s_i x_i``: ``1/max(|x_i|, tiny)`` (0 for a zero row), or ``1/sqrt(|x_i|² + ε)`` for the reference."""
+    """``s_i`` with ``x̂_i = s_i x_i``: ``1/max(|x_i|, tiny)`` (0 for a zero row), or ``1/sqrt(|x_i|² + ε)``
+    for the reference."""
     norm: Tensor = torch.linalg.vector_norm(x, dim=1, keepdim=True)
     if reference:
         return torch.rsqrt(norm * norm + eps)
