@@ -137,8 +137,9 @@ def main() -> None:
         print(f"| {name:32} | {statistics.median(ts) * 1e3:7.0f} | {ratio:13.3f} | {alone_ms:>22} | {pf:16.0f} |")
     print(
         "\nPage faults are memory the allocator took fresh from the system during the step. glibc returns large "
-        "blocks\nto the system and faults them back in; to measure without that churn, run with\n"
-        "MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 (or another allocator)."
+        "blocks\nto the system and faults them back in; to measure without that churn, run with PyTorch's "
+        "THP_MEM_ALLOC_ENABLE=1\n(huge pages for large tensors) or MALLOC_MMAP_THRESHOLD_=4294967296 "
+        "MALLOC_TRIM_THRESHOLD_=17179869184."
     )
 
 

@@ -256,3 +256,15 @@ def test_streaming_runs_where_dense_cannot_allocate(tmp_path: Path) -> None:
     assert value == pytest.approx(m * (m * m - 1) / 24, rel=1e-6)
     assert radial_min == pytest.approx(radial, rel=1e-6) and radial_max == pytest.approx(radial, rel=1e-6)
     assert tangential < 1e-6 * radial
+
+
+def test_repeated_backward_through_a_retained_graph() -> None:
+    kernel = Riesz(s=2)
+    x = rows(20, 4).requires_grad_()
+    value = 3.0 * streaming_pairwise_sum(x, kernel, half_space=True, tile=8)
+    value.backward(retain_graph=True)
+    first = x.grad.clone()  # type: ignore[union-attr]
+    value.backward()
+    expected = torch.autograd.grad(3.0 * brute_force(x, kernel, True), x)[0]
+    torch.testing.assert_close(first, expected)
+    torch.testing.assert_close(x.grad, 2 * expected)

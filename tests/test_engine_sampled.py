@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -12,6 +13,15 @@ from thomson.kernels import Riesz
 
 KERNEL = Riesz(s=1, contraction=1e-6)
 BOUNDED = Riesz(s=-1)  # f = -|x - y|: bounded terms, so a small bias stands out of the sampling noise
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """These tests make thousands of tiny draws: one thread avoids waking idle workers (ms each on a busy CPU)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def unit_rows(n: int, d: int, seed: int = 0) -> torch.Tensor:

@@ -124,26 +124,30 @@ def _graph_gradient(x: Tensor, kernel: Kernel, half_space: bool) -> Tensor:
 class _PairwiseSum(torch.autograd.Function):
     """``Σ_{i<j} h(c_ij)`` over ``x: [B, N, D]`` → ``[B]``; the gradient is computed in the forward pass.
 
-    A second derivative (``create_graph=True``, e.g. a look-ahead step through the energy) recomputes the
-    gradient with differentiable dense operations: exact, but ``O(N²)`` memory.
+    The first backward scales that gradient in place and hands it over (no copy of ``[B, N, D]``); a further
+    backward through the same graph (``retain_graph=True``) walks the tiles again. A second derivative
+    (``create_graph=True``, e.g. a look-ahead step through the energy) recomputes the gradient with
+    differentiable dense operations: exact, but ``O(N²)`` memory.
     """
 
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, kernel: Kernel, half_space: bool, tile: int) -> Tensor:
         with torch.autocast(x.device.type, enabled=False):
             total, g = _walk(x, kernel, half_space, tile, grad=bool(ctx.needs_input_grad[0]))  # type: ignore[attr-defined]
-        if g is not None:  # backward runs only when x needs a gradient, and then g was computed
-            ctx.save_for_backward(x, g)
-        ctx.kernel, ctx.half_space = kernel, half_space  # type: ignore[attr-defined]
+        ctx.save_for_backward(x)
+        ctx.g, ctx.kernel, ctx.half_space, ctx.tile = g, kernel, half_space, tile  # type: ignore[attr-defined]
         return total.to(x.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None, None, None]:
-        x, g = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
-            with torch.autocast(x.device.type, enabled=False):
-                g = _graph_gradient(x, ctx.kernel, ctx.half_space)
-        return grad_out[:, None, None] * g, None, None, None
+        (x,) = ctx.saved_tensors
+        g, ctx.g = ctx.g, None
+        with torch.autocast(x.device.type, enabled=False):
+            if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
+                return grad_out[:, None, None] * _graph_gradient(x, ctx.kernel, ctx.half_space), None, None, None
+            if g is None:  # a repeated backward: the gradient was handed over the first time
+                g = _walk(x.detach(), ctx.kernel, ctx.half_space, ctx.tile, grad=True)[1]
+        return g.mul_(grad_out[:, None, None]), None, None, None
 
 
 def streaming_pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, tile: int | None = None) -> Tensor:
