@@ -86,11 +86,13 @@ def _walk(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool) ->
                     gi.baddbmm_(dv, xj, alpha=a)
                     g[:, j0 : j0 + tile].baddbmm_(dv.mT, xi, alpha=a)
                 continue
-            # Diagonal tile: zero the self cosines, then take back what they contributed.
+            # Diagonal tile: the self cosines are no pair. Evaluate the kernel at 0 there (finite for every
+            # kernel of the library) and zero those terms, rather than subtract them (no cancellation).
             self_c = c.diagonal(dim1=1, dim2=2).clone()
             c.diagonal(dim1=1, dim2=2).zero_()
             v, dv = pair_terms(kernel, c, half_space, grad)
-            total += (v.sum((1, 2)) - v.diagonal(dim1=1, dim2=2).sum(1)) * (a / 2)
+            v.diagonal(dim1=1, dim2=2).zero_()
+            total += v.sum((1, 2)) * (a / 2)
             self_slope = None
             if half_space:  # each row against its own negation
                 if grad:
@@ -99,12 +101,12 @@ def _walk(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool) ->
                     self_value = kernel.value(-self_c)
                 total += self_value.sum(1)
             if gi is not None and dv is not None:
-                # Diagonal of the derivative matrix must be 0 (full) or -f'(-c_ii) (half): correct it row-wise.
-                fix = -dv.diagonal(dim1=1, dim2=2)
-                if self_slope is not None:
-                    fix = fix - self_slope
+                # The derivative matrix's diagonal must be 0 (full space) or -f'(-c_ii) (half space).
+                if self_slope is None:
+                    dv.diagonal(dim1=1, dim2=2).zero_()
+                else:
+                    dv.diagonal(dim1=1, dim2=2).copy_(-self_slope)
                 gi.baddbmm_(dv, xi, alpha=a)
-                gi.addcmul_(fix.unsqueeze(-1), xi, value=a)
     return total, g
 
 
