@@ -17,8 +17,12 @@ REFERENCE_DIR = next(
     Path(__file__).resolve().parents[2] / "shared" / "reference",
 )
 
-# Tiny tensors run many times slower with several threads when pytest-xdist already uses every core.
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    """One intra-op thread per test: pytest-xdist already uses every core, and tiny tensors run many times slower
+    with several threads. Reset before every test, since the training tools set their own thread count."""
+    torch.set_num_threads(1)
 
 
 def reference_table(name: str, column: str) -> dict[int, float]:

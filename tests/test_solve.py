@@ -31,7 +31,7 @@ def brute_force_energy(points: torch.Tensor, s: float) -> float:
 def brute_force_min_angle(points: torch.Tensor) -> float:
     x = points.numpy()
     return min(
-        math.degrees(2 * math.asin(np.linalg.norm(x[i] - x[j]) / 2))
+        math.degrees(2 * math.asin(min(1.0, np.linalg.norm(x[i] - x[j]) / 2)))  # antipodes: chord 2 + round-off
         for i in range(len(x))
         for j in range(i + 1, len(x))
     )
