@@ -98,7 +98,7 @@ def main() -> None:
     torch.set_num_threads(1)
     table = records()
     ns = [n for n in (QUICK if args.quick else sorted(table)) if args.n_min <= n <= args.n_max and n in table]
-    if not (args.quick or args.no_470) and 470 in table:
+    if not (args.quick or args.no_470) and 470 in table and 470 not in ns:
         ns.append(470)
     head = f"{'N':>4} {'record':>18} | {'thomson':>18} {'diff':>9} {'starts':>6} {'time s':>7}"
     if not args.no_baseline:

@@ -142,6 +142,13 @@ def test_result_fields() -> None:
     assert all(b <= a + 1e-9 for a, b in zip(result.history, result.history[1:], strict=False))
 
 
+def test_callback_sees_every_start_and_device_is_honoured() -> None:
+    seen: list[tuple[int, float]] = []
+    result = thomson.solve(9, 4, s=0.5, restarts=3, device="cpu", callback=lambda i, v: seen.append((i, v)))
+    assert seen == list(enumerate(result.start_values))
+    assert result.points.device.type == "cpu" and result.points.dtype == torch.float64
+
+
 def test_target_stops_early() -> None:
     record = reference_table("thomson", "energy")[24]
     result = thomson.solve(24, 3, restarts=20, symmetric=False, target=record + record_tolerance(record))
