@@ -35,6 +35,7 @@ from thomson.functional import normalize_rows
 from thomson.solve.energy import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
 from thomson.solve.optional import require_scipy
+from thomson.solve.slack import maximize_slack
 
 START_S = 1.0
 """Riesz exponent of the energy minimized before the covering polish."""
@@ -124,34 +125,8 @@ def polish(x: Tensor, callback: Callable[[Tensor], None] | None = None, *, round
             jac[:, -1] = -1.0
             return jac
 
-        def norms(z: np.ndarray) -> np.ndarray:
-            p = z[:-1].reshape(n, d)
-            return np.asarray((p * p).sum(axis=1) - 1.0)
-
-        def norms_jac(z: np.ndarray) -> np.ndarray:
-            p = z[:-1].reshape(n, d)
-            jac = np.zeros((n, n * d + 1))
-            jac[np.arange(n)[:, None], np.arange(n)[:, None] * d + np.arange(d)] = 2.0 * p
-            return jac
-
-        def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
-            grad = np.zeros_like(z)
-            grad[-1] = -1.0
-            return -float(z[-1]), grad
-
-        out = optimize.minimize(
-            objective,
-            z0,
-            jac=True,
-            method="SLSQP",
-            constraints=[
-                {"type": "ineq", "fun": caps, "jac": caps_jac},
-                {"type": "eq", "fun": norms, "jac": norms_jac},
-            ],
-            options={"maxiter": 500, "ftol": 1e-16},
-            callback=None if callback is None else lambda z: callback(torch.from_numpy(z[:-1].reshape(n, d))),
-        )
-        candidate = normalize_rows(torch.from_numpy(np.asarray(out.x[:-1]).reshape(n, d).copy()))
+        rows_out = maximize_slack(optimize, z0, (n, d), caps, caps_jac, maxiter=500, callback=callback)
+        candidate = normalize_rows(torch.from_numpy(rows_out))
         radius = covering_radius(candidate)
         if radius < best_radius:
             best, best_radius = candidate, radius
