@@ -31,7 +31,6 @@ bound for the energies, a lower bound for the angle); larger ones have no best v
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from thomson._optional import available, require
 from thomson.functional import hyperspherical_energy, normalize_rows
 from thomson.solve import solve
 from thomson.solve.separation import min_angle
@@ -222,7 +222,7 @@ def best_known(n: int, dim: int, *, solver_limit: int = SOLVER_LIMIT, seed: int 
     else:
         if n < 2 * dim:
             configs["min_angle"] = (cross_polytope(dim)[:n], "cross-polytope vertices (Rankin)")
-        elif n * dim * 4 <= solver_limit and importlib.util.find_spec("scipy") is not None:
+        elif n * dim * 4 <= solver_limit and available("scipy"):
             found = solve(n, dim, objective="separation", restarts=2, seed=seed, max_iter=_SOLVER_ITER)
             configs["min_angle"] = (found.points, "thomson.solve")
         if n * dim <= solver_limit:
@@ -244,13 +244,8 @@ def load_weights(path: str | Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError as err:
-            raise ImportError(
-                f"reading {path.name} needs safetensors: `pip install safetensors` (or thomson[inspect])"
-            ) from err
-        return dict(load_file(str(path), device="cpu"))
+        safetensors = require("safetensors.torch", extra="inspect", purpose=f"reading {path.name}")
+        return dict(safetensors.load_file(str(path), device="cpu"))
     try:
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:

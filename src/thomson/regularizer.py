@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -12,6 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from thomson._validate import coefficient
 from thomson.objectives.base import Objective
 
 Coef = float | Callable[[int], float]
@@ -93,8 +93,8 @@ class Regularizer(nn.Module):
                 f"objective must be a thomson objective such as thomson.MHE(...), got {type(objective).__name__}"
             )
         self.objective = objective
-        self.coef: Coef = _checked_coef("coef", objective.coef if coef is None else coef)
-        self.classifier_coef: Coef = _checked_coef(
+        self.coef: Coef = coefficient("coef", objective.coef if coef is None else coef)
+        self.classifier_coef: Coef = coefficient(
             "classifier_coef", objective.classifier_coef if classifier_coef is None else classifier_coef
         )
         self.check_finite = check_finite
@@ -123,7 +123,11 @@ class Regularizer(nn.Module):
         total: Tensor | None = None
         for target in self._targets:
             is_classifier = target.name == self.classifier
-            value = self.objective(target.tensor(), layer=target.name, classifier=is_classifier)
+            weight = target.tensor()
+            try:
+                value = self.objective(weight, layer=target.name, classifier=is_classifier)
+            except (ValueError, TypeError, RuntimeError) as error:
+                raise _on_layer(error, type(self.objective).__name__, target.name, weight) from error
             values[target.name] = value.detach()
             term = (classifier if is_classifier else hidden) * value
             total = term if total is None else total + term
@@ -152,12 +156,16 @@ class Regularizer(nn.Module):
         return f"layers={len(self._targets)}, classifier={self.classifier!r}"
 
 
-def _checked_coef(name: str, coef: Coef) -> Coef:
-    if callable(coef):
-        return coef
-    if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef) or coef < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 or a function of the step, got {coef!r}")
-    return float(coef)
+def _on_layer(error: Exception, objective: str, layer: str, weight: Tensor) -> Exception:
+    """``error`` (same class where it can be rebuilt from a message) with the layer and its weight's shape."""
+    message = f"{objective} on layer {layer!r} (weight of shape {tuple(weight.shape)}): {error}"
+    for kind in (type(error), ValueError, TypeError, RuntimeError):
+        if isinstance(error, kind):
+            try:
+                return kind(message)
+            except TypeError:  # an exception class with another constructor
+                continue
+    return RuntimeError(message)
 
 
 def _value(coef: Coef, step: int) -> float:

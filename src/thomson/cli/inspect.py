@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from thomson._optional import figure
 from thomson.inspection import MEASURES, SOLVER_LIMIT, LayerReport, inspect_checkpoint
 
 HELP = "per-layer MHE (s = 0, 1, 2), minimum angle and mean |cos| of a checkpoint, vs random and best known"
@@ -99,16 +100,10 @@ def format_table(reports: list[LayerReport]) -> str:
 
 def plot_reports(reports: list[LayerReport], path: Path) -> None:
     """Draw the table as a heat map: a row per layer, a column per measure, coloured by the gap (0 = best known,
-    1 = random) and annotated with the value; write a PNG (matplotlib, Agg backend)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError("--plot needs matplotlib: `pip install matplotlib` (or thomson[train])") from err
+    1 = random) and annotated with the value; write a PNG (matplotlib, its own Agg canvas)."""
+    fig = figure(2.0 + 1.6 * len(MEASURES), 1.2 + 0.42 * max(len(reports), 1), purpose="--plot")
+    ax = fig.add_subplot()
     gaps = np.array([[np.nan if r.measures[k].gap is None else r.measures[k].gap for k in MEASURES] for r in reports])
-    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * len(MEASURES), 1.2 + 0.42 * max(len(reports), 1)))
     image = ax.imshow(np.clip(gaps, 0.0, 1.5), cmap="viridis_r", vmin=0.0, vmax=1.5, aspect="auto")
     for i, r in enumerate(reports):
         for j, key in enumerate(MEASURES):
@@ -122,4 +117,3 @@ def plot_reports(reports: list[LayerReport], path: Path) -> None:
     ax.set_title("uniformity per layer (value in each cell)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

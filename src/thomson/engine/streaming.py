@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
+from thomson._validate import integer
 from thomson.kernels import Kernel
 
 CPU_TILE = 512
@@ -174,7 +175,6 @@ def streaming_pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = Fals
     *batch, n, d = x.shape
     if tile is None:
         tile = tile_rows(x.device, d)
-    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
-        raise ValueError(f"tile must be a positive int, got {tile!r}")
+    integer("tile", tile, low=1)
     total: Tensor = _PairwiseSum.apply(x.reshape(math.prod(batch), n, d), kernel, half_space, tile)  # type: ignore[no-untyped-call]
     return total.reshape(batch)

@@ -7,6 +7,7 @@ import math
 import torch
 from torch import Tensor
 
+from thomson._validate import real
 from thomson.functional.directions import directions
 from thomson.functional.polarization import pole_cosines
 from thomson.functional.rows import as_rows
@@ -45,8 +46,7 @@ def covering(
         >>> bool(s[0] > s[1])  # a face centre is a hole; a vertex is covered
         True
     """
-    if not (math.isfinite(gamma) and gamma > 0.0):
-        raise ValueError(f"gamma must be a finite number > 0, got {gamma!r}")
+    real("gamma", gamma, low=0.0, strict=True)
     with torch.autocast(x.device.type, enabled=False):
         unit = directions(as_rows(x), reference=reference)
         return soft_distance(pole_cosines(unit, poles, half_space=half_space, reference=reference), gamma=gamma)

@@ -7,6 +7,7 @@ import math
 import torch
 from torch import Tensor
 
+from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend, pairwise_sum
 from thomson.functional.directions import directions
 from thomson.functional.rows import as_rows, normalize_rows
@@ -64,10 +65,8 @@ def min_separation(
         >>> float(min_separation(square))  # neighbours at 90°: d² = 2
         2.0
     """
-    if not (math.isfinite(temperature) and temperature >= 0.0):
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    real("temperature", temperature, low=0.0)
+    one_of("backend", backend, BACKENDS)
     with torch.autocast(x.device.type, enabled=False):
         rows = as_rows(x)
         n = rows.shape[0]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson._validate import real
 from thomson.functional.gram import MGD_JITTER, gram_logdet
-from thomson.objectives._checks import real
 from thomson.objectives.base import Objective, rows_of
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson._validate import real
 from thomson.functional.covering import MHC_GAMMA, soft_distance
-from thomson.objectives._checks import real
 from thomson.objectives.base import LearningRate
 from thomson.objectives.poles import PoleGame
 

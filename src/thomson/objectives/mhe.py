@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from torch import Tensor
 
+from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
 from thomson.functional.energy import hyperspherical_energy, riesz_kernel
 from thomson.kernels import Metric
@@ -56,12 +55,9 @@ class MHE(Objective):
         backend: Backend = "auto",
     ) -> None:
         super().__init__()
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
-            raise ValueError(f"s must be a finite real number, got {s!r}")
-        riesz_kernel(float(s), metric, reference=reference, eps=eps)  # validates metric and eps
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        self.s = float(s)
+        self.s = real("s", s)
+        riesz_kernel(self.s, metric, reference=reference, eps=eps)  # validates metric and eps
+        one_of("backend", backend, BACKENDS)
         self.metric: Metric = metric
         self.half_space = bool(half_space)
         self.reference = bool(reference)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
 from thomson.functional.separation import min_separation
-from thomson.objectives._checks import real
 from thomson.objectives.base import Objective, rows_of
 
 
@@ -54,8 +54,7 @@ class MHS(Objective):
         backend: Backend = "auto",
     ) -> None:
         super().__init__()
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        one_of("backend", backend, BACKENDS)
         self.temperature = real("temperature", temperature, low=0.0)
         self.half_space = bool(half_space)
         self.reference = bool(reference)

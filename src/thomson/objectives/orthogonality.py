@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from thomson import _deprecation
+from thomson._validate import integer
 from thomson.functional.orthogonality import (
     double_soft_orthogonality,
     mutual_coherence,
@@ -13,7 +15,6 @@ from thomson.functional.orthogonality import (
     spectral_isometry,
 )
 from thomson.functional.rows import as_rows
-from thomson.objectives._checks import count
 from thomson.objectives.base import Objective, rows_of
 
 SRIP_WARMUP = 15
@@ -21,11 +22,15 @@ SRIP_WARMUP = 15
 
 
 class _Baseline(Objective):
-    """A baseline whose definition has no constant for a reference preset to change."""
+    """A baseline whose definition has no constant for a reference preset to change: it takes no argument.
 
-    def __init__(self, *, reference: bool = False) -> None:
+    ``reference=`` was accepted and ignored before 0.2; it still is, with a ``DeprecationWarning``.
+    """
+
+    def __init__(self, *, reference: bool | None = None) -> None:
         super().__init__()
-        self.reference = bool(reference)  # accepted so that every objective takes reference=True
+        if reference is not None:
+            _deprecation.warn(f"{type(self).__name__}(reference=...) changes nothing; leave it out")
 
 
 class SO(_Baseline):
@@ -33,7 +38,7 @@ class SO(_Baseline):
 
     See :func:`thomson.functional.soft_orthogonality`. Coefficient 0.1 on every layer, the start of
     Bansal et al.'s schedule (they decay it during training: pass ``coef=`` a function of the step).
-    ``reference=True`` changes nothing (the definition has no constants).
+    No arguments: the definition has no constants.
 
     Example:
         >>> import torch, thomson
@@ -117,7 +122,7 @@ class SRIP(Objective):
 
     def __init__(self, iterations: int = 1, *, reference: bool = False) -> None:
         super().__init__()
-        self.iterations = count("iterations", iterations, low=0)
+        self.iterations = integer("iterations", iterations, low=0)
         self.reference = bool(reference)
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:

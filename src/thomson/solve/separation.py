@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from thomson._optional import require
 from thomson.functional import normalize_rows
 from thomson.solve.energy import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
-from thomson.solve.optional import require_scipy
 from thomson.solve.slack import maximize_slack
 
 SCHEDULE = (32.0, 128.0, 512.0, 2048.0)
@@ -111,7 +111,7 @@ def polish(x: Tensor, callback: Callable[[Tensor], None] | None = None, *, round
 
     Returns the better of ``x`` and the polished configuration (unit rows, ``x``'s dtype and device).
     """
-    optimize = require_scipy("optimize", "the separation (Tammes) polish")
+    optimize = require("scipy.optimize", extra="solve", purpose="the separation (Tammes) polish")
     best = normalize_rows(x.detach().to("cpu", torch.float64))
     best_angle = min_angle(best)
     n, d = best.shape

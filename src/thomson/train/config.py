@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from thomson._optional import require
 from thomson.train.recipe import RECIPES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    tomllib = require("tomli", extra="train", purpose="reading TOML configs on Python 3.10")
 
 
 def _f(default: Any, help: str) -> Any:

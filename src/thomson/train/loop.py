@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from thomson._optional import optional
 from thomson.data import BatchOrder, Dataset, load_dataset
 from thomson.models import build_model
 from thomson.regularizer import Regularizer
@@ -125,13 +126,10 @@ def _check_same_run(saved: dict[str, Any], config: TrainConfig, where: str) -> N
 
 def _progress(config: TrainConfig, env: Distributed, start: int) -> Any:
     show = (sys.stderr.isatty() if config.progress is None else config.progress) and env.is_main
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional
-        show = False
-    if not show:
+    tqdm = optional("tqdm.auto") if show else None  # tqdm is optional: no bar without it
+    if tqdm is None:
         return None
-    return tqdm(total=config.steps, initial=start, desc=config.out_dir.name, leave=False, dynamic_ncols=True)
+    return tqdm.tqdm(total=config.steps, initial=start, desc=config.out_dir.name, leave=False, dynamic_ncols=True)
 
 
 def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
