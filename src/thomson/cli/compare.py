@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "compare regularizers over seeds: accuracy intervals, paired differences, energies, results files, plots"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from thomson.train.compare import DEFAULT_GRID, DEFAULT_SEEDS

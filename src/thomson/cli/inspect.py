@@ -14,8 +14,6 @@ import numpy as np
 from thomson._optional import figure
 from thomson.inspection import MEASURES, SOLVER_LIMIT, LayerReport, inspect_checkpoint
 
-HELP = "per-layer MHE (s = 0, 1, 2), minimum angle and mean |cos| of a checkpoint, vs random and best known"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a .pt state_dict, a thomson training checkpoint, or a .safetensors file")

@@ -15,8 +15,6 @@ import torch
 from thomson._optional import figure
 from thomson.solve import OBJECTIVES, SolveResult, solve
 
-HELP = "find N points on the sphere S^(D-1) minimizing the Riesz/log energy, or best separated (Tammes) or covering"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, required=True, help="number of points")

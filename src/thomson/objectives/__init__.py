@@ -1,4 +1,8 @@
-"""Objectives: modules holding an objective's hyperparameters and auxiliary state, callable on a weight."""
+"""Objectives: modules holding an objective's hyperparameters and auxiliary state, callable on a weight.
+
+Each is registered by name (:mod:`thomson.objectives.registry`), so ``create_objective("mhe")``, ``thomson train
+--reg mhe`` and the contract tests find it.
+"""
 
 from thomson.objectives.base import Objective
 from thomson.objectives.comhe import CoMHE
@@ -9,6 +13,25 @@ from thomson.objectives.mhp import MHP
 from thomson.objectives.mhs import MHS
 from thomson.objectives.mma import MMA
 from thomson.objectives.orthogonality import DSO, MC, SO, SRIP
+from thomson.objectives.registry import OBJECTIVES, create_objective, list_objectives, register_objective
 from thomson.objectives.rmhp import RMHP
 
-__all__ = ["DSO", "MC", "MGD", "MHC", "MHE", "MHP", "MHS", "MMA", "RMHP", "SO", "SRIP", "CoMHE", "Objective"]
+__all__ = [
+    "DSO",
+    "MC",
+    "MGD",
+    "MHC",
+    "MHE",
+    "MHP",
+    "MHS",
+    "MMA",
+    "OBJECTIVES",
+    "RMHP",
+    "SO",
+    "SRIP",
+    "CoMHE",
+    "Objective",
+    "create_objective",
+    "list_objectives",
+    "register_objective",
+]

@@ -13,6 +13,7 @@ from thomson._validate import seed as checked_seed
 from thomson.functional.rows import as_rows, normalize_rows
 from thomson.objectives.base import LearningRate, Objective, rows_of
 from thomson.objectives.mhe import MHE
+from thomson.objectives.registry import register_objective
 
 Projection = Literal["random", "angle", "adversarial", "group"]
 PROJECTIONS: tuple[Projection, ...] = get_args(Projection)
@@ -29,6 +30,7 @@ _FIXED_STREAM = 2**63 - 1  # the draw used outside training; training draws use 
 _MASK64 = 2**64 - 1
 
 
+@register_objective("comhe")
 class CoMHE(Objective):
     """Compressive MHE: the energy of a layer's neurons after projecting them to a few dimensions.
 

@@ -7,8 +7,10 @@ from torch import Tensor
 from thomson._validate import real
 from thomson.functional.gram import MGD_JITTER, gram_logdet
 from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mgd")
 class MGD(Objective):
     """Maximum Gram determinant: make a layer's neurons span the largest volume in a Gaussian feature space.
 

@@ -8,8 +8,10 @@ from thomson._validate import real
 from thomson.functional.covering import MHC_GAMMA, soft_distance
 from thomson.objectives.base import LearningRate
 from thomson.objectives.poles import PoleGame
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mhc")
 class MHC(PoleGame):
     """Minimum hyperspherical covering: shrink the largest hole among a layer's neurons.
 

@@ -9,8 +9,10 @@ from thomson.engine import BACKENDS, Backend
 from thomson.functional.energy import hyperspherical_energy, riesz_kernel
 from thomson.kernels import Metric
 from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mhe")
 class MHE(Objective):
     """Minimum hyperspherical energy of a layer's neurons: the mean Riesz ``s``-energy of their directions.
 

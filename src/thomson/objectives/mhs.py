@@ -8,8 +8,10 @@ from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
 from thomson.functional.separation import min_separation
 from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mhs")
 class MHS(Objective):
     """Maximum hyperspherical separation: push apart the two closest neurons of a layer.
 

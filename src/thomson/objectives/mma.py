@@ -6,8 +6,10 @@ from torch import Tensor
 
 from thomson.functional.separation import mean_min_angle
 from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mma")
 class MMA(Objective):
     """Minimal-angle maximization: raise every neuron's angle to its nearest neighbour.
 

@@ -16,6 +16,7 @@ from thomson.functional.orthogonality import (
 )
 from thomson.functional.rows import as_rows
 from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.registry import register_objective
 
 SRIP_WARMUP = 15
 """Power steps taken when a layer's SRIP vector is created (as ``torch.nn.utils.spectral_norm``)."""
@@ -33,6 +34,7 @@ class _Baseline(Objective):
             _deprecation.warn(f"{type(self).__name__}(reference=...) changes nothing; leave it out")
 
 
+@register_objective("so")
 class SO(_Baseline):
     """Soft orthogonality: ``‖WWᵀ - I‖²_F`` on the raw rows (unit length and mutually orthogonal).
 
@@ -53,6 +55,7 @@ class SO(_Baseline):
         return soft_orthogonality(rows_of(weight, "SO"))
 
 
+@register_objective("dso")
 class DSO(_Baseline):
     """Double soft orthogonality: ``‖WWᵀ - I‖²_F + ‖WᵀW - I‖²_F`` on the raw rows.
 
@@ -72,6 +75,7 @@ class DSO(_Baseline):
         return double_soft_orthogonality(rows_of(weight, "DSO"))
 
 
+@register_objective("mc")
 class MC(_Baseline):
     """Mutual coherence: the largest ``|cos|`` between two neurons, ``‖ŴŴᵀ - I‖_∞``.
 
@@ -91,6 +95,7 @@ class MC(_Baseline):
         return mutual_coherence(rows_of(weight, "MC"))
 
 
+@register_objective("srip")
 class SRIP(Objective):
     """Spectral restricted isometry: ``σ_max(WWᵀ - I)`` by power iteration with a persistent vector.
 

@@ -7,8 +7,10 @@ from torch import Tensor
 from thomson import _deprecation
 from thomson.functional.polarization import relaxed_polarization
 from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("rmhp")
 class RMHP(Objective):
     """Relaxed maximum polarization: the length of the sum of a layer's neurons, ``|Σ_i w_i|``.
 

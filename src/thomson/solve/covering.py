@@ -35,6 +35,7 @@ from thomson._optional import require
 from thomson.functional import normalize_rows
 from thomson.solve.energy import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
+from thomson.solve.problem import PROBLEMS, without_exponent
 from thomson.solve.slack import maximize_slack
 
 START_S = 1.0
@@ -74,6 +75,17 @@ def covering_radius(x: Tensor) -> float:
     spatial = require("scipy.spatial", extra="solve", purpose="the covering radius")
     hull_offsets = -spatial.ConvexHull(points).equations[:, -1]
     return math.degrees(math.acos(min(max(float(hull_offsets.min()), -1.0), 1.0)))
+
+
+@PROBLEMS.register("covering")
+def covering_problem(s: float | None, n: int, dim: int) -> CoveringProblem:
+    """Minimize the covering radius; needs ``n >= dim + 1`` points (fewer leave a hemisphere uncovered)."""
+    without_exponent("covering", s)
+    if n < dim + 1:
+        raise ValueError(
+            f"objective='covering' needs n >= dim + 1 points (fewer leave a hemisphere uncovered), got n={n}, dim={dim}"
+        )
+    return CoveringProblem()
 
 
 @dataclass(frozen=True)

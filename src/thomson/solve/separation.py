@@ -30,6 +30,7 @@ from thomson._optional import require
 from thomson.functional import normalize_rows
 from thomson.solve.energy import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
+from thomson.solve.problem import PROBLEMS, without_exponent
 from thomson.solve.slack import maximize_slack
 
 SCHEDULE = (32.0, 128.0, 512.0, 2048.0)
@@ -79,6 +80,13 @@ def _log_energy_and_gradient(x: Tensor, s: float) -> tuple[float, Tensor]:
     if not 0.0 < value < math.inf:  # coincident points, or every term underflowed: not a usable step
         return math.inf, grad
     return math.log(value) / s, grad / (s * value)
+
+
+@PROBLEMS.register("separation")
+def separation_problem(s: float | None, n: int, dim: int) -> SeparationProblem:
+    """Maximize the minimum pair angle (no exponent)."""
+    without_exponent("separation", s)
+    return SeparationProblem()
 
 
 @dataclass(frozen=True)

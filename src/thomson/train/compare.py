@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thomson.train.config import RESULT_NEUTRAL, TrainConfig, parse_options
+from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules, parse_options
 from thomson.train.loop import SUMMARY, fit
 from thomson.train.plots import plot_comparison
-from thomson.train.regularizers import build_objective
 from thomson.train.report import Cell, Comparison, format_table, summarize, write_results
 from thomson.train.runlog import LOG, read_log
 
@@ -31,7 +30,8 @@ _LIFTED = ("coef", "classifier_coef")  # grid options that are Regularizer coeff
 
 @dataclass(frozen=True)
 class GridEntry:
-    """One regularizer of the grid, written ``NAME[:KEY=VALUE,...]`` (e.g. ``mhe:s=0,half_space=true``).
+    """One regularizer of the grid, written ``NAME[:KEY=VALUE,...]`` (e.g. ``mhe:s=0,half_space=true``); ``NAME``
+    may be an import path ``module:Class`` (``mypackage.objectives:Spread:coef=0.1``).
 
     ``coef=`` and ``classifier_coef=`` set the regularizer's coefficients; the other options go to the
     objective. The spec string is the entry's label in the report.
@@ -50,6 +50,9 @@ class GridEntry:
     @classmethod
     def parse(cls, spec: str) -> GridEntry:
         name, _, rest = spec.strip().partition(":")
+        head, colon, tail = rest.partition(":")
+        if re.fullmatch(r"[A-Za-z_]\w*", head) and ("." in name or head[0].isupper()):  # NAME is module:Class
+            name, rest = f"{name}:{head}", tail if colon else ""
         if not name:
             raise ValueError(f"a grid entry must read NAME[:KEY=VALUE,...], got {spec!r}")
         items = [item for item in re.split(r",(?![^\[]*\])", rest) if item.strip()]
@@ -153,6 +156,7 @@ def compare(
     baseline = labels[0] if baseline is None else baseline
     if baseline not in labels:
         raise ValueError(f"baseline {baseline!r} is not a grid entry; entries: {labels}")
+    import_modules(base.imports)
     for entry in entries:  # fail before any training on an unknown name or a bad option
         build_objective(entry.reg, entry.options)
     out = Path(out)

@@ -22,12 +22,11 @@ from thomson.data import BatchOrder, Dataset, load_dataset
 from thomson.models import build_model
 from thomson.regularizer import Regularizer
 from thomson.train.checkpoint import CHECKPOINT, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from thomson.train.config import RESULT_NEUTRAL, TrainConfig
+from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules
 from thomson.train.distributed import Distributed, setup_distributed
 from thomson.train.energy import layer_energies, layer_sizes, simplex_bound
 from thomson.train.loss import smoothed_cross_entropy
 from thomson.train.recipe import step_lr
-from thomson.train.regularizers import build_objective
 from thomson.train.runlog import RunLog
 
 SUMMARY = "summary.json"
@@ -172,6 +171,7 @@ def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
 def _fit(config: TrainConfig, env: Distributed, resume: bool) -> RunResult:
     if config.threads is not None:
         torch.set_num_threads(config.threads)
+    import_modules(config.imports)
     out = config.out_dir
     checkpoint_path = out / CHECKPOINT
     if not resume and checkpoint_path.exists():
