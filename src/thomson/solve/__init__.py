@@ -6,8 +6,8 @@ reach this package's modules with ``from thomson.solve.lbfgs import minimize_on_
 
 >>> import thomson
 >>> result = thomson.solve(4, 3, s=1, restarts=1)   # the regular tetrahedron, 3·sqrt(6)/2
->>> round(result.value, 12)
-3.674234614175
+>>> round(result.value, 9)
+3.674234614
 """
 
 from thomson.solve.problem import OBJECTIVES, ObjectiveName
