@@ -9,8 +9,7 @@ import pytest
 import torch
 
 import thomson
-from conftest import as_tensor, octahedron
-from test_mhp import reference_columns, reference_cosines
+from helpers import as_tensor, octahedron, reference_columns, reference_cosines
 from thomson.functional import covering
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import thomson
-from conftest import as_tensor
+from helpers import as_tensor
 
 
 @pytest.mark.parametrize("scale", [0.01, 1.0, 5.0])

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import thomson.functional.separation as separation_module
-from conftest import as_tensor, icosahedron, octahedron, reference_table, tetrahedron
+from helpers import as_tensor, icosahedron, mma_reference, octahedron, reference_table, tetrahedron
 from thomson.functional import mean_min_angle, min_separation
 
 PLATONIC = {4: tetrahedron, 6: octahedron, 12: icosahedron}
@@ -156,14 +156,6 @@ def test_invariant_under_rotation_permutation_and_scaling(seed: int, temperature
 def test_bad_arguments_raise(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         min_separation(torch.randn(3, 2), **kwargs)  # type: ignore[arg-type]
-
-
-def mma_reference(w: np.ndarray) -> float:
-    """Wang et al.'s MMA code re-expressed in numpy (F.normalize, cos - 2 diag(diag(cos)), row max, clamp)."""
-    unit = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
-    cos = unit @ unit.T
-    cos = cos - 2.0 * np.diag(np.diag(cos))
-    return float(np.arccos(np.clip(cos.max(axis=1), -0.99999, 0.99999)).mean())
 
 
 def mma_loop(w: np.ndarray) -> float:

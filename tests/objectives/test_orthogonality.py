@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import thomson
-from conftest import as_tensor
+from helpers import as_tensor
 from thomson.functional import (
     double_soft_orthogonality,
     mutual_coherence,

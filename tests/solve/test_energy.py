@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import as_tensor, octahedron
+from helpers import as_tensor, octahedron
 from thomson.solve.energy import EnergyProblem, energy_and_gradient
 
 

@@ -13,7 +13,7 @@ import torch
 from scipy.spatial.distance import pdist
 
 import thomson
-from conftest import RECORDS_DIR, reference_table
+from helpers import RECORDS_DIR, reference_table
 
 
 def record_tolerance(value: float) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import as_tensor
+from helpers import as_tensor
 from thomson.functional import gram_logdet
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from helpers import ROOT
 from thomson.train import TrainConfig, fit
 from thomson.train.runlog import read_log
 
@@ -42,7 +43,7 @@ def test_two_process_gloo_run_keeps_replicas_identical(tmp_path: Path) -> None:
     weights.mkdir()
     env = {
         **os.environ,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+        "PYTHONPATH": str(ROOT / "src"),
         "OMP_NUM_THREADS": "1",
         "GLOO_SOCKET_IFNAME": "lo",
         "MASTER_ADDR": "127.0.0.1",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import as_tensor, icosahedron, octahedron, tetrahedron
+from helpers import as_tensor, icosahedron, octahedron, tetrahedron
 from thomson.solve.covering import CoveringProblem, covering_radius, polish
 
 

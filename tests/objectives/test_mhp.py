@@ -9,24 +9,8 @@ import pytest
 import torch
 
 import thomson
-from conftest import as_tensor, octahedron
+from helpers import as_tensor, octahedron, reference_columns, reference_cosines
 from thomson.functional import polarization
-
-
-def reference_columns(w: np.ndarray, half: bool) -> np.ndarray:
-    """The code's neurons: columns of [W, -W] (half space), ε-normalized once (its ``norm``)."""
-    filt = w.reshape(w.shape[0], -1).T
-    if half:
-        filt = np.concatenate([filt, -filt], axis=1)
-    return filt / np.sqrt((filt * filt).sum(axis=0, keepdims=True) + 1e-4)
-
-
-def reference_cosines(filt: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The code's ``cal``: cosines of the pole with the columns, each ε-normalized again; also the unit columns
-    ``u`` and the pole's ``n = sqrt(|v|² + ε)``, so that ``c = vᵀu / n`` and ``dc/dv = u/n - c v/n²``."""
-    u = filt / np.sqrt((filt * filt).sum(axis=0, keepdims=True) + 1e-4)
-    n = math.sqrt(float(v @ v) + 1e-4)
-    return (v @ u) / n, u, n
 
 
 def reference_mhp(w: np.ndarray, v0: np.ndarray, coef: float, half: bool) -> tuple[np.ndarray, float]:

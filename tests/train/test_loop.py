@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import torch
 
+from helpers import ROOT
 from thomson.train import RunResult, TrainConfig, fit
 from thomson.train.runlog import read_log
 
@@ -50,7 +51,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 def interrupt(out: Path, sig: signal.Signals) -> subprocess.CompletedProcess[str]:
     """Start `thomson train` in a subprocess and send it ``sig`` as soon as its first checkpoint exists."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "thomson", "train", *flags(out)],
         env=env,

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import as_tensor, icosahedron, octahedron, reference_table, regular_simplex, tetrahedron
+from helpers import as_tensor, icosahedron, octahedron, reference_table, regular_simplex, tetrahedron
 from thomson.functional import hyperspherical_energy
 
 POWERS = (-1.0, 0.0, 0.5, 1.0, 2.0, 3.0)

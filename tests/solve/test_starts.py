@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import regular_simplex as numpy_simplex
+from helpers import regular_simplex as numpy_simplex
 from thomson.solve.starts import (
     cross_polytope,
     fibonacci_sphere,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import as_tensor, icosahedron, octahedron
+from helpers import as_tensor, icosahedron, octahedron
 from thomson.solve import separation
 from thomson.solve.separation import SeparationProblem, min_angle, polish
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 import thomson
+from helpers import ROOT
 from thomson.train import available_objectives, build_objective, make_config
 from thomson.train.config import read_toml
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
 
 
 def test_the_papers_setups_are_all_there() -> None:

@@ -7,8 +7,7 @@ import pytest
 import torch
 
 import thomson
-from conftest import as_tensor
-from test_separation import mma_reference
+from helpers import as_tensor, mma_reference
 
 
 def test_reference_equals_the_code_on_conv_weights() -> None:

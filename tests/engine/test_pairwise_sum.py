@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import ROOT
 from thomson import engine
 from thomson.engine import BACKENDS, pair_count, pairwise_sum
 from thomson.engine.streaming import streaming_pairwise_sum
@@ -245,7 +246,7 @@ def test_streaming_runs_where_dense_cannot_allocate(tmp_path: Path) -> None:
     n = 7001
     script = tmp_path / "memory_bound.py"
     script.write_text(MEMORY_SCRIPT)
-    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "OMP_NUM_THREADS": "1"}
+    env = {"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, str(script), str(n)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     streamed, dense = done.stdout.splitlines()

@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from conftest import regular_simplex
+from helpers import regular_simplex
 from thomson.train.energy import layer_energies, layer_sizes, simplex_bound
 
 
