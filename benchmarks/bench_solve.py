@@ -1,6 +1,6 @@
 """``thomson.solve`` against the Thomson-problem records, with scipy's L-BFGS-B as the baseline.
 
-For each N of ``../shared/reference/thomson.csv`` up to ``--n-max`` (default 200), and N = 470, both methods
+For each N of ``records/thomson.csv`` up to ``--n-max`` (default 200), and N = 470, both methods
 run starts until one reaches the record (within ``max(2e-8, 1e-11·E)``, the tables' precision) or the start
 budget (``--restarts``) or time budget (``--time-limit`` per N and method) is spent:
 
@@ -37,10 +37,8 @@ def tolerance(record: float) -> float:
 
 
 def records() -> dict[int, float]:
-    """``shared/reference/thomson.csv`` from the nearest folder above this script that has it."""
-    candidates = [p / "shared" / "reference" / "thomson.csv" for p in Path(__file__).resolve().parents]
-    path = next(p for p in candidates if p.is_file())
-    with path.open() as f:
+    """The published Thomson records, ``records/thomson.csv`` of this repository."""
+    with (Path(__file__).resolve().parents[1] / "records" / "thomson.csv").open() as f:
         return {int(row["n"]): float(row["energy"]) for row in csv.DictReader(f)}
 
 

@@ -1,6 +1,6 @@
 """The baseline of the benchmarks: a straightforward PyTorch port of the MHE reference formula.
 
-What every public port does (and what the authors' TensorFlow code computes, SPEC.md "MHE"): neurons as
+What every public port does (and what the authors' TensorFlow code computes, docs/reference-code.md, "MHE"): neurons as
 columns, the full ``M×M`` Gram matrix (``M = 2N`` for half space: the neurons and their negations), ``ε = 1e-4``
 inside the norm, the pair term on every entry, the strict upper triangle kept by a mask, the mean over
 ``M(M-1)/2`` pairs, gradients by autograd through all of it.

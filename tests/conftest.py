@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from helpers import (  # noqa: F401  (re-exported: ``from conftest import ...`` still works)
-    REFERENCE_DIR,
+    RECORDS_DIR,
     as_tensor,
     icosahedron,
     octahedron,

@@ -10,25 +10,18 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root (configs/, src/)."""
 
-# The published tables live in shared/reference beside the checkout (or beside one of its parent folders).
-REFERENCE_DIR = next(
-    (p / "shared" / "reference" for p in Path(__file__).resolve().parents if (p / "shared" / "reference").is_dir()),
-    Path(__file__).resolve().parents[2] / "shared" / "reference",
-)
+RECORDS_DIR = ROOT / "records"
+"""The published tables (Thomson, Tammes, log-energy, Riesz s = 2 records) shipped with the repository."""
 
 
 def reference_table(name: str, column: str) -> dict[int, float]:
-    """``{n: value}`` from ``../shared/reference/<name>.csv``; skips the test when the folder is absent."""
-    path = REFERENCE_DIR / f"{name}.csv"
-    if not path.exists():
-        pytest.skip(f"reference table {path} not present")
-    with path.open() as f:
+    """``{n: value}`` from ``records/<name>.csv``; a missing table is an error, never a skip."""
+    with (RECORDS_DIR / f"{name}.csv").open() as f:
         return {int(row["n"]): float(row[column]) for row in csv.DictReader(f)}
 
 

@@ -56,8 +56,8 @@ def test_equals_brute_force(s: float, metric: str, half_space: bool, reduction: 
 
 
 def reference_numpy(w: np.ndarray, power: str, half: bool) -> float:
-    """SPEC.md's reference formula in matrix form: neurons as columns, full 2N×2N Gram for half space,
-    ε inside the square root, strict upper triangle, mean over n(n-1)/2 of the (doubled) set."""
+    """The reference code's formula (docs/reference-code.md) in matrix form: neurons as columns, full 2N×2N Gram
+    for half space, ε inside the square root, strict upper triangle, mean over n(n-1)/2 of the (doubled) set."""
     filt = w.T
     if half:
         filt = np.concatenate([filt, -filt], axis=1)

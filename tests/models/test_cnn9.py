@@ -26,7 +26,7 @@ def test_cnn9_has_eleven_weight_layers_and_he_init() -> None:
 
 
 def test_reference_energies_at_initialization_match_spec() -> None:
-    """SPEC.md: half-space s=2 over the 10 hidden layers ≈ 5.01, classifier term ≈ 0.502 (mean of 5 seeds)."""
+    """docs/reference-code.md: half-space s=2 over the 10 hidden layers ≈ 5.01, classifier ≈ 0.502 (mean of 5 seeds)."""
     hidden, classifier = [], []
     for seed in range(5):
         torch.manual_seed(seed)

@@ -422,7 +422,8 @@ def test_repr_names_the_settings() -> None:
 
 def _train_digits(objective: thomson.CoMHE | None, steps: int = 200) -> float:
     """Sum of the hidden layers' half-space s=2 energy (unprojected) after a short SGD run on digits."""
-    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn import datasets  # the dev extra installs scikit-learn: a missing one is an error, not a skip
+
     x_np, y_np = datasets.load_digits(return_X_y=True)
     x, y = torch.tensor(x_np / 16.0, dtype=torch.float32), torch.tensor(y_np)
     torch.manual_seed(0)

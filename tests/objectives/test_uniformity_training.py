@@ -21,7 +21,8 @@ scales as coef/N) overshoots, so every objective runs at a tenth of its coeffici
 
 @pytest.fixture(scope="module")
 def digits() -> tuple[Tensor, Tensor]:
-    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn import datasets  # the dev extra installs scikit-learn: a missing one is an error, not a skip
+
     x, y = datasets.load_digits(return_X_y=True)
     return torch.tensor(x / 16.0, dtype=torch.float32), torch.tensor(y)
 

@@ -13,11 +13,11 @@ import torch
 from scipy.spatial.distance import pdist
 
 import thomson
-from helpers import REFERENCE_DIR, reference_table
+from helpers import RECORDS_DIR, reference_table
 
 
 def record_tolerance(value: float) -> float:
-    """``../shared/reference/README.md``: the tables' last printed digits are uncertain at this level."""
+    """``records/README.md``: the tables' last printed digits are uncertain at this level."""
     return max(2e-8, 1e-11 * abs(value))
 
 
@@ -39,10 +39,7 @@ def brute_force_min_angle(points: torch.Tensor) -> float:
 
 def zenodo_log_energies() -> dict[int, float]:
     """Rathbun & Ridgway's log energies (float64 of 77-digit coordinates), from ``crosscheck.csv``."""
-    path = REFERENCE_DIR / "crosscheck.csv"
-    if not path.exists():
-        pytest.skip(f"reference table {path} not present")
-    with path.open() as f:
+    with (RECORDS_DIR / "crosscheck.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["problem"] == "logenergy" and "Zenodo" in r["source_b"]]
     return {int(r["n"]): float(r["value_b"]) for r in rows}
 

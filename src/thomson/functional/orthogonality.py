@@ -52,8 +52,8 @@ def mutual_coherence(x: Tensor) -> Tensor:
     only. 0 for ``N = 1``.
 
     Example:
-        >>> float(mutual_coherence(torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])))
-        0.7071067690849304
+        >>> round(float(mutual_coherence(torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]))), 6)
+        0.707107
     """
     with torch.autocast(x.device.type, enabled=False):
         unit = normalize_rows(as_rows(x))

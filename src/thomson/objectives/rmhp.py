@@ -32,8 +32,8 @@ class RMHP(Objective):
     Example:
         >>> import torch, thomson
         >>> w = torch.tensor([[3.0, 0.0], [0.0, 1.0]])
-        >>> float(thomson.RMHP()(w)), float(thomson.RMHP(reference=True)(w))  # |(1, 1)|, |(3, 1)|
-        (1.4142135381698608, 3.1622776985168457)
+        >>> round(float(thomson.RMHP()(w)), 6), round(float(thomson.RMHP(reference=True)(w)), 6)  # |(1, 1)|, |(3, 1)|
+        (1.414214, 3.162278)
     """
 
     coef = 0.01

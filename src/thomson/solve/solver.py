@@ -73,8 +73,8 @@ def solve(
     Example:
         >>> import thomson
         >>> result = thomson.solve(12, 3, s=1, restarts=2)   # the icosahedron, 30/a + 30/b + 3
-        >>> round(result.value, 9)
-        49.165253058
+        >>> round(result.value, 6)
+        49.165253
     """
     for name, value, low in (("n", n, 2), ("dim", dim, 2), ("restarts", restarts, 0), ("max_iter", max_iter, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

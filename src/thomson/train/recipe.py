@@ -1,4 +1,4 @@
-"""The papers' training recipe (SPEC.md "CNN-9") as named presets, and its step learning-rate schedule."""
+"""The papers' training recipe ("CNN-9" in docs/reference-code.md) as named presets, and its step lr schedule."""
 
 from __future__ import annotations
 
