@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from thomson._validate import coefficient
+from thomson.layers import LAYER_TYPES, is_layer_weight
 from thomson.objectives.base import Objective
 
 Coef = float | Callable[[int], float]
@@ -21,7 +22,8 @@ Selector = str | type | tuple[type, ...] | Callable[[str, nn.Module], bool]
 """Picks weights: a glob on the tensor's or its module's name (``"features.*"``, ``"head"``), a module type,
 or a predicate ``(tensor_name, module) -> bool``."""
 
-DEFAULT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+DEFAULT_TYPES = LAYER_TYPES
+"""The module types regularized by default (:data:`thomson.layers.LAYER_TYPES`)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class Regularizer(nn.Module):
 
         R = Σ_{hidden layers l} coef(t) · objective(W_l)  +  classifier_coef(t) · objective(W_cls)
 
-    By default every ``Linear`` and ``Conv1d/2d/3d`` weight is regularized (rows ``weight.flatten(1)``), and
+    By default every ``Linear`` and ``Conv1d/2d/3d`` weight is regularized (rows ``weight.flatten(1)``; the rule
+    of :mod:`thomson.layers`, which ``thomson inspect`` and the training log share), and
     the classifier is the last ``Linear`` among them: it gets ``classifier_coef`` and is evaluated with
     ``classifier=True`` (no half-space), as in the papers' code.
 
@@ -229,7 +232,7 @@ def _select(
     if includes:
         chosen = [t for t in candidates if any(_matches(t, s) for s in includes)]
     else:
-        chosen = [t for t in candidates if t.attr == "weight" and isinstance(t.module, DEFAULT_TYPES)]
+        chosen = [t for t in candidates if is_layer_weight(t.name, t.tensor(), t.module)]
     chosen = [t for t in chosen if not any(_matches(t, s) for s in excludes)]
     if not chosen:
         names = [t.name for t in candidates]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from thomson._optional import figure
+from thomson._table import format_table
 from thomson.inspection import MEASURES, SOLVER_LIMIT, LayerReport, inspect_checkpoint
 
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_as_json(r) for r in reports]))
     else:
-        print(format_table(reports))
+        print(format_reports(reports))
     if args.plot:
         try:
             plot_reports(reports, Path(args.plot))
@@ -76,24 +77,16 @@ def _cell(x: float | None) -> str:
     return f"{x:.6g}"
 
 
-def format_table(reports: list[LayerReport]) -> str:
+def format_reports(reports: list[LayerReport]) -> str:
     """The report as a text table, one line per layer and measure; gap = (value - best)/(random - best)."""
-    header = ("layer", "N", "D", "measure", "value", "random", "best", "gap", "best from")
-    rows = [header]
+    rows = [("layer", "N", "D", "measure", "value", "random", "best", "gap", "best from")]
     for r in reports:
         for k, key in enumerate(MEASURES):
             m = r.measures[key]
             first = (r.name, str(r.n), str(r.dim)) if k == 0 else ("", "", "")
             gap = "—" if m.gap is None else f"{m.gap:.3f}"
             rows.append((*first, key, _cell(m.value), _cell(m.random), _cell(m.best), gap, m.best_source or "—"))
-    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-    right = {1, 2, 4, 5, 6, 7}
-    lines = [
-        "  ".join(v.rjust(w) if c in right else v.ljust(w) for c, (v, w) in enumerate(zip(row, widths, strict=True)))
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    return format_table(rows, right={1, 2, 4, 5, 6, 7}, rule=True)
 
 
 def plot_reports(reports: list[LayerReport], path: Path) -> None:

@@ -29,9 +29,9 @@ from typing import Literal, get_args
 from torch import Tensor
 
 from thomson._validate import one_of
-from thomson.engine.rows import row_sums
+from thomson.engine.chosen_rows import row_sums
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
-from thomson.engine.streaming import streaming_pairwise_sum, tile_rows
+from thomson.engine.streaming import GRAM_BLOCK, block_rows, streaming_pairwise_sum, tile_rows
 from thomson.kernels import Kernel
 
 Backend = Literal["auto", "dense", "streaming"]
@@ -68,10 +68,12 @@ def pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, backend
 
 __all__ = [
     "BACKENDS",
+    "GRAM_BLOCK",
     "SAMPLINGS",
     "Backend",
     "Estimate",
     "Sampling",
+    "block_rows",
     "pair_count",
     "pairwise_sum",
     "row_sums",

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from thomson._validate import integer, one_of
-from thomson.engine.rows import row_sums
+from thomson.engine.chosen_rows import row_sums
 from thomson.kernels import Kernel
 
 Sampling = Literal["rows", "pairs"]

@@ -45,6 +45,16 @@ GPU_TILE = 4096
 """Rows per tile on an accelerator: large enough that each matrix product fills the device."""
 
 
+GRAM_BLOCK = 1 << 22
+"""Cosines held at once by the scans that form whole rows of the Gram matrix (the closest pair of
+:func:`~thomson.functional.min_separation` and of the solver's ``min_angle``, ``thomson inspect``'s mean |cos|)."""
+
+
+def block_rows(n: int) -> int:
+    """Rows of the Gram matrix of ``n`` rows that such a scan forms at once: ``GRAM_BLOCK // n``, at least 1."""
+    return max(1, GRAM_BLOCK // n)
+
+
 def tile_rows(device: torch.device, d: int = 64) -> int:
     """Rows per tile of the streaming backend on ``device`` for rows of dimension ``d``."""
     if device.type != "cpu":

@@ -8,9 +8,8 @@ import torch
 from torch import Tensor
 
 from thomson._validate import real
-from thomson.functional.directions import directions
 from thomson.functional.polarization import pole_cosines
-from thomson.functional.rows import as_rows
+from thomson.functional.rows import as_rows, unit_rows
 
 MHC_GAMMA = 10.0
 """γ of the Sphere-Uniformity code's soft minimum."""
@@ -48,7 +47,7 @@ def covering(
     """
     real("gamma", gamma, low=0.0, strict=True)
     with torch.autocast(x.device.type, enabled=False):
-        unit = directions(as_rows(x), reference=reference)
+        unit = unit_rows(as_rows(x), reference=reference)
         return soft_distance(pole_cosines(unit, poles, half_space=half_space, reference=reference), gamma=gamma)
 
 

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from thomson._validate import one_of
 from thomson.engine import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
-from thomson.functional.energy import energy_terms
+from thomson.functional.riesz import energy_terms
 from thomson.kernels import Metric
 
 

@@ -8,8 +8,7 @@ import torch
 from torch import Tensor
 
 from thomson._validate import real
-from thomson.functional.directions import directions
-from thomson.functional.rows import as_rows
+from thomson.functional.rows import as_rows, unit_rows
 from thomson.kernels import Gaussian
 
 MGD_JITTER = 1e-6
@@ -60,7 +59,7 @@ def gram_logdet(
     real("jitter", jitter, low=0.0, strict=True)
     with torch.autocast(x.device.type, enabled=False):
         rows = as_rows(x)
-        unit = directions(rows.double(), reference=reference)
+        unit = unit_rows(rows.double(), reference=reference)
         c = unit @ unit.T
         kernel = Gaussian(width=bandwidth * bandwidth)
         eye = jitter * torch.eye(rows.shape[0], dtype=c.dtype, device=c.device)

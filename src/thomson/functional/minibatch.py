@@ -9,7 +9,7 @@ from torch import Tensor
 
 from thomson._validate import one_of
 from thomson.engine import pairwise_sum, row_sums
-from thomson.functional.energy import energy_terms
+from thomson.functional.riesz import energy_terms
 from thomson.kernels import Metric
 
 Against = Literal["all", "batch"]

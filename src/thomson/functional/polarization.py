@@ -6,9 +6,8 @@ import torch
 from torch import Tensor
 
 from thomson._validate import real
-from thomson.functional.directions import directions
-from thomson.functional.energy import riesz_kernel
-from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows
+from thomson.functional.riesz import riesz_kernel
+from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows, unit_rows
 
 
 def polarization(
@@ -45,7 +44,7 @@ def polarization(
     """
     real("s", s)
     with torch.autocast(x.device.type, enabled=False):
-        unit = directions(as_rows(x), reference=reference)
+        unit = unit_rows(as_rows(x), reference=reference)
         cosines = pole_cosines(unit, poles, half_space=half_space, reference=reference)
         return potential(cosines, s=s, reference=reference)
 

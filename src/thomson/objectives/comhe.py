@@ -10,8 +10,8 @@ from torch import Tensor
 
 from thomson._validate import current_rate, integer, learning_rate, one_of, real
 from thomson._validate import seed as checked_seed
-from thomson.functional.rows import as_rows, normalize_rows
-from thomson.objectives.base import LearningRate, Objective, rows_of
+from thomson.functional.rows import as_rows, normalize_rows, weight_rows
+from thomson.objectives.base import LearningRate, Objective
 from thomson.objectives.mhe import MHE
 from thomson.objectives.registry import register_objective
 
@@ -164,7 +164,7 @@ class CoMHE(Objective):
         self.register_buffer("draws", torch.tensor(0, dtype=torch.long))
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        n, d = rows_of(weight, "CoMHE").shape
+        n, d = weight_rows(weight, "CoMHE").shape
         if classifier or d <= self.dim or n < 2:
             return self._base(weight, layer, classifier=classifier)
         rows = as_rows(weight.flatten(1), "weight")
@@ -185,7 +185,7 @@ class CoMHE(Objective):
             >>> torch.allclose(comhe.projected_energy(w, rotation), comhe.base(w))
             True
         """
-        rows = as_rows(rows_of(weight, "CoMHE"), "weight")
+        rows = as_rows(weight_rows(weight, "CoMHE"), "weight")
         p = projections[None] if projections.dim() == 2 else projections
         if p.dim() != 3 or p.shape[-1] != rows.shape[1]:
             raise ValueError(

@@ -6,9 +6,10 @@ from torch import Tensor
 
 from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
-from thomson.functional.energy import hyperspherical_energy, riesz_kernel
+from thomson.functional.riesz import hyperspherical_energy, riesz_kernel
+from thomson.functional.rows import weight_rows
 from thomson.kernels import Metric
-from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.base import Objective
 from thomson.objectives.registry import register_objective
 
 
@@ -71,7 +72,7 @@ class MHE(Objective):
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         return hyperspherical_energy(
-            rows_of(weight, "MHE"),
+            weight_rows(weight, "MHE"),
             self.s,
             metric=self.metric,
             half_space=self.half_space and not classifier,

@@ -6,8 +6,9 @@ from torch import Tensor
 
 from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
+from thomson.functional.rows import weight_rows
 from thomson.functional.separation import min_separation
-from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.base import Objective
 from thomson.objectives.registry import register_objective
 
 
@@ -64,7 +65,7 @@ class MHS(Objective):
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         return -min_separation(
-            rows_of(weight, "MHS"),
+            weight_rows(weight, "MHS"),
             temperature=self.temperature,
             half_space=self.half_space and not classifier,
             reference=self.reference,

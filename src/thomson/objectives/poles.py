@@ -6,10 +6,9 @@ import torch
 from torch import Tensor
 
 from thomson._validate import current_rate, integer, learning_rate, real
-from thomson.functional.directions import directions
 from thomson.functional.polarization import pole_cosines
-from thomson.functional.rows import as_rows, normalize_rows
-from thomson.objectives.base import LearningRate, Objective, rows_of
+from thomson.functional.rows import as_rows, normalize_rows, unit_rows, weight_rows
+from thomson.objectives.base import LearningRate, Objective
 
 POLE_WARMUP = 100
 """Default mode: steps the poles take when they are created, so that they start at a weak point, not at random."""
@@ -71,7 +70,7 @@ class PoleGame(Objective):
         raise NotImplementedError
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        rows = as_rows(rows_of(weight, type(self).__name__))
+        rows = as_rows(weight_rows(weight, type(self).__name__))
         half_space = self.half_space and not classifier
         shape = (self.poles, rows.shape[1])
         steps = 0
@@ -89,7 +88,7 @@ class PoleGame(Objective):
                 f"needs {shape}; give each weight its own layer= name"
             )
         with torch.autocast(rows.device.type, enabled=False):
-            unit = directions(rows, reference=self.reference)
+            unit = unit_rows(rows, reference=self.reference)
             if self.training and torch.is_grad_enabled():
                 steps += self.inner_steps
             if steps > 0:

@@ -6,7 +6,8 @@ from torch import Tensor
 
 from thomson import _deprecation
 from thomson.functional.polarization import relaxed_polarization
-from thomson.objectives.base import Objective, rows_of
+from thomson.functional.rows import weight_rows
+from thomson.objectives.base import Objective
 from thomson.objectives.registry import register_objective
 
 
@@ -54,7 +55,7 @@ class RMHP(Objective):
         return not self.reference
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        return relaxed_polarization(rows_of(weight, "RMHP"), normalized=self.normalized)
+        return relaxed_polarization(weight_rows(weight, "RMHP"), normalized=self.normalized)
 
     def extra_repr(self) -> str:
         return f"normalized={self.normalized}, reference={self.reference}"

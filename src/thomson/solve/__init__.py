@@ -5,8 +5,8 @@
 modules work: ``thomson.solve.SolveResult``, ``import thomson.solve.lbfgs``, ``from thomson.solve import solve``.
 
 The modules: :mod:`~thomson.solve.solver` (the function), :mod:`~thomson.solve.problem` (what a problem is, and
-the registry of problems by name), one module per problem (:mod:`~thomson.solve.energy`,
-:mod:`~thomson.solve.separation`, :mod:`~thomson.solve.covering`), the local search
+the registry of problems by name), one module per problem (:mod:`~thomson.solve.energy_problem`,
+:mod:`~thomson.solve.separation_problem`, :mod:`~thomson.solve.covering_problem`), the local search
 (:mod:`~thomson.solve.lbfgs`, :mod:`~thomson.solve.linesearch`, :mod:`~thomson.solve.slack`), the starts
 (:mod:`~thomson.solve.starts`) and the result (:mod:`~thomson.solve.result`).
 
@@ -20,7 +20,7 @@ import sys
 import types
 from typing import Any
 
-from thomson.solve import covering, energy, separation  # noqa: F401  (the built-in problems register themselves)
+from thomson.solve import covering_problem, energy_problem, separation_problem  # noqa: F401  (they register themselves)
 from thomson.solve.problem import OBJECTIVES, PROBLEMS, ObjectiveName
 from thomson.solve.result import SolveResult
 from thomson.solve.solver import solve

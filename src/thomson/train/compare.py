@@ -17,7 +17,7 @@ from typing import Any
 from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules, parse_options
 from thomson.train.loop import SUMMARY, fit
 from thomson.train.plots import plot_comparison
-from thomson.train.report import Cell, Comparison, format_table, summarize, write_results
+from thomson.train.report import Cell, Comparison, format_comparison, summarize, write_results
 from thomson.train.runlog import LOG, read_log
 
 DEFAULT_GRID = ("none", "mhe", "mhe:half_space=true", "comhe:projection=random", "mhs", "mgd", "so")
@@ -138,7 +138,7 @@ def compare(
         echo: where progress lines go (None: silent). Default ``print``.
 
     Returns:
-        The :class:`~thomson.train.report.Comparison`; ``format_table`` of it is the terminal table.
+        The :class:`~thomson.train.report.Comparison`; ``format_comparison`` of it is the terminal table.
 
     Example:
         >>> import tempfile
@@ -217,5 +217,5 @@ def compare(
     write_results(comparison, out)
     if plots:
         plot_comparison(comparison, out)
-    (out / "table.txt").write_text(format_table(comparison) + "\n")
+    (out / "table.txt").write_text(format_comparison(comparison) + "\n")
     return comparison

@@ -27,17 +27,15 @@ import torch
 from torch import Tensor
 
 from thomson._optional import require
+from thomson.engine import block_rows
 from thomson.functional import normalize_rows
-from thomson.solve.energy import energy_and_gradient
+from thomson.solve.energy_problem import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
 from thomson.solve.problem import PROBLEMS, without_exponent
 from thomson.solve.slack import maximize_slack
 
 SCHEDULE = (32.0, 128.0, 512.0, 2048.0)
 """Riesz exponents of the continuation, in order."""
-
-_BLOCK = 1 << 22
-"""Cosines held at once by :func:`min_angle`."""
 
 NEAR = 1.3
 """Pairs closer than this multiple of the minimum angle enter the polish's constraints."""
@@ -56,7 +54,7 @@ def min_angle(x: Tensor) -> float:
     unit = normalize_rows(x.detach())
     n = unit.shape[0]
     best, i, j = -math.inf, 0, 1
-    rows = max(1, _BLOCK // n)
+    rows = block_rows(n)
     for start in range(0, n, rows):
         block = unit[start : start + rows] @ unit.T
         block[torch.arange(block.shape[0]), torch.arange(start, start + block.shape[0])] = -math.inf

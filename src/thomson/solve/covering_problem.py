@@ -33,7 +33,7 @@ from torch import Tensor
 
 from thomson._optional import require
 from thomson.functional import normalize_rows
-from thomson.solve.energy import energy_and_gradient
+from thomson.solve.energy_problem import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
 from thomson.solve.problem import PROBLEMS, without_exponent
 from thomson.solve.slack import maximize_slack
