@@ -10,8 +10,10 @@ from torch import Tensor, nn
 from thomson import _deprecation
 
 LearningRate = float | Callable[[], float]
-"""The learning rate of an objective's own inner steps (projections, poles): a number, or a function of nothing
-returning the current one, e.g. ``lambda: opt.param_groups[0]["lr"]`` to follow the network's optimizer."""
+"""``inner_lr``, the learning rate of an objective's own inner steps (CoMHE's learned projections, MHP/MHC's
+poles; :mod:`thomson.objectives.inner`): a number > 0, or a function of nothing returning the current one, e.g.
+``lambda: opt.param_groups[0]["lr"]`` to follow the network's optimizer (it may return 0, the end of a schedule).
+``thomson train`` points it at the network's learning rate unless the options set it."""
 
 
 class Objective(nn.Module):

@@ -1,33 +1,35 @@
-"""CoMHE: compressive minimum hyperspherical energy (Lin et al., CVPR 2020)."""
+"""CoMHE: compressive minimum hyperspherical energy (Lin et al., CVPR 2020).
+
+The layer policy and the mean over projections live here; each kind of projection is a strategy object of
+:mod:`thomson.objectives.projections`, the inner steps of the learned ones are :mod:`thomson.objectives.inner`'s,
+and the random draws come from :class:`~thomson.objectives.random_stream.RandomStream`.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
 
-from thomson._validate import current_rate, integer, learning_rate, one_of, real
+from thomson._validate import integer, learning_rate, one_of, real
 from thomson._validate import seed as checked_seed
-from thomson.functional.rows import as_rows, normalize_rows, weight_rows
+from thomson.functional.rows import as_rows, weight_rows
 from thomson.objectives.base import LearningRate, Objective
 from thomson.objectives.mhe import MHE
+from thomson.objectives.projections import PROJECTIONS as KINDS
+from thomson.objectives.random_stream import RandomStream
 from thomson.objectives.registry import register_objective
 
 Projection = Literal["random", "angle", "adversarial", "group"]
 PROJECTIONS: tuple[Projection, ...] = get_args(Projection)
+"""The projection kinds built in (the names of :data:`thomson.objectives.projections.PROJECTIONS`)."""
 
-
-_DEFAULT_DIM: dict[Projection, int] = {"random": 40, "angle": 30, "adversarial": 30, "group": 30}
-_DEFAULT_STEPS: dict[Projection, int] = {"angle": 1, "adversarial": 10}
-_LEARNED: tuple[Projection, ...] = ("angle", "adversarial")
 REFERENCE_INNER_LR = 0.1
 """The reference's inner learning rate: the network's, 0.1 at the start of its schedule."""
 REFERENCE_INNER_WEIGHT_DECAY = 1e-3 * 5e-4
 """The reference's decay on a learned projection: ``1e-3 · 5e-4 · ½|P|²`` added to the inner loss."""
-_FIXED_STREAM = 2**63 - 1  # the draw used outside training; training draws use streams 0, 1, 2, ...
-_MASK64 = 2**64 - 1
+_SETTINGS = ("num_projections", "inner_steps", "inner_lr", "inner_weight_decay")
 
 
 @register_objective("comhe")
@@ -36,7 +38,8 @@ class CoMHE(Objective):
 
         CoMHE(W) = mean_c  base(W P_cᵀ),     W ∈ R^{N×D} (rows = neurons),  P_c ∈ R^{k×D}, k = dim
 
-    ``base`` is any pairwise objective, by default half-space ``s = 2`` MHE (the reference's). Projections:
+    ``base`` is any pairwise objective, by default half-space ``s = 2`` MHE (the reference's). Projections
+    (one class each in :mod:`thomson.objectives.projections`, chosen by name):
 
     * ``"random"``: ``num_projections`` matrices with N(0, 1) entries, drawn anew at every training
       evaluation, all ``C`` products in one batched matmul; the value is the mean over the ``C`` projections.
@@ -91,7 +94,8 @@ class CoMHE(Objective):
         num_projections: random only: projections per evaluation. Default 20.
         base: the objective applied to the projected rows. Default ``MHE(s=2, half_space=True)``.
         inner_steps: angle/adversarial only: SGD steps on ``P`` per training evaluation. Default 1 / 10.
-        inner_lr: angle/adversarial only: a number or a zero-argument function. Default 0.1.
+        inner_lr: angle/adversarial only: the learning rate of the inner steps, a number > 0 or a function of
+            nothing returning the current one (e.g. to follow the network's optimizer). Default 0.1.
         inner_weight_decay: angle/adversarial only: decay on ``P`` in the inner steps. Default 5e-7.
         seed: seed of the random stream (draws and initial projections). Default None: drawn from torch's
             global generator, so ``torch.manual_seed`` fixes it.
@@ -126,21 +130,17 @@ class CoMHE(Objective):
         reference: bool = False,
     ) -> None:
         super().__init__()
-        one_of("projection", projection, PROJECTIONS)
-        learned = projection in _LEARNED
-        for name, value, applies in (
-            ("num_projections", num_projections, projection == "random"),
-            ("inner_steps", inner_steps, learned),
-            ("inner_lr", inner_lr, learned),
-            ("inner_weight_decay", inner_weight_decay, learned),
-        ):
-            if value is not None and not applies:
+        one_of("projection", projection, tuple(KINDS.names()))
+        self.strategy = KINDS.get(projection)
+        given = dict(zip(_SETTINGS, (num_projections, inner_steps, inner_lr, inner_weight_decay), strict=True))
+        for name, value in given.items():
+            if value is not None and name not in self.strategy.options:
                 raise ValueError(f"{name} does not apply to projection={projection!r}; leave it out")
         self.projection: Projection = projection
-        self.dim = integer("dim", _DEFAULT_DIM[projection] if dim is None else dim, low=1)
+        self.dim = integer("dim", self.strategy.default_dim if dim is None else dim, low=1)
         self.num_projections = integer("num_projections", 20 if num_projections is None else num_projections, low=1)
         self.inner_steps = integer(
-            "inner_steps", _DEFAULT_STEPS.get(projection, 0) if inner_steps is None else inner_steps, low=0
+            "inner_steps", self.strategy.default_inner_steps if inner_steps is None else inner_steps, low=0
         )
         self.inner_lr: LearningRate = learning_rate("inner_lr", REFERENCE_INNER_LR if inner_lr is None else inner_lr)
         self.inner_weight_decay = real(
@@ -158,9 +158,8 @@ class CoMHE(Objective):
         self.classifier_coef = base.classifier_coef
         if seed is None:
             seed = int(torch.randint(0, 2**62, ()))
-        self._seed = checked_seed("seed", seed)
-        self._draws = 0
-        self.register_buffer("seed", torch.tensor(self._seed, dtype=torch.long))
+        self.stream = RandomStream(checked_seed("seed", seed))
+        self.register_buffer("seed", torch.tensor(self.stream.seed, dtype=torch.long))
         self.register_buffer("draws", torch.tensor(0, dtype=torch.long))
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
@@ -168,8 +167,9 @@ class CoMHE(Objective):
         if classifier or d <= self.dim or n < 2:
             return self._base(weight, layer, classifier=classifier)
         rows = as_rows(weight.flatten(1), "weight")
+        learning = self.training and torch.is_grad_enabled()
         with torch.autocast(rows.device.type, enabled=False):
-            return self._mean_energy(self._projected(rows, layer), layer)
+            return self._mean_energy(self.strategy.project(self, rows, layer, learning=learning), layer)
 
     def projected_energy(self, weight: Tensor, projections: Tensor, *, layer: str = "") -> Tensor:
         """``mean_c base(W P_cᵀ)`` for projections of your choice, ``[C, k, D]`` or one ``[k, D]``.
@@ -194,27 +194,13 @@ class CoMHE(Objective):
             )
         return self._mean_energy(torch.matmul(rows, p.to(rows.dtype).mT), layer)
 
-    def _projected(self, rows: Tensor, layer: str) -> Tensor:
-        """The projected rows ``W P_cᵀ`` of this evaluation, ``[C, N, k]``. In a training evaluation the random
-        projections are a new draw and the learned one is the look-ahead after the inner steps."""
-        d = rows.shape[1]
-        learning = self.training and torch.is_grad_enabled()
-        if self.projection == "group":
-            return _coordinate_groups(rows, self.dim)
-        if self.projection == "random":
-            p = self._draw((self.num_projections, self.dim, d), rows, fixed=not learning)
-            return torch.matmul(rows, p.mT)  # every projection in one batched matmul
-        state = self.layer_state(layer, "projection", lambda: self._draw((self.dim, d), rows, fixed=False))
-        if state.shape != (self.dim, d):
-            raise ValueError(
-                f"layer {layer!r} has rows of dimension {d} but its learned projection is "
-                f"{tuple(state.shape)}; use a fresh objective for a changed model"
-            )
-        if not learning:
-            return (rows @ state.to(rows.dtype).T)[None]
-        lr = self._inner_lr()
-        self._inner_steps(state, rows.detach(), layer, lr)
-        return (rows @ self._look_ahead(state, rows, layer, lr).T)[None]
+    def draw(self, shape: tuple[int, ...], like: Tensor, *, fixed: bool = False) -> Tensor:
+        """N(0, 1) entries of ``shape`` on ``like``'s device and dtype: the next draw of this objective's random
+        stream (counted in the ``draws`` buffer), or the fixed one."""
+        p = self.stream.draw(shape, like, fixed=fixed)
+        if not fixed:
+            self.draws.fill_(self.stream.draws)
+        return p
 
     def _mean_energy(self, projected: Tensor, layer: str) -> Tensor:
         """``mean_c base(projected[c])`` over ``projected: [C, N, k]``, one projection at a time."""
@@ -223,42 +209,6 @@ class CoMHE(Objective):
     def _base(self, x: Tensor, layer: str, *, classifier: bool = False) -> Tensor:
         value: Tensor = self.base(x, layer=layer, classifier=classifier)
         return value
-
-    def _inner_loss(self, p: Tensor, rows: Tensor, layer: str) -> Tensor:
-        """What the inner steps minimize (without decay): ``ℓ_AP``, or ``-E(W Pᵀ)`` for the adversary."""
-        if self.projection == "angle":
-            return _angle_loss(p, rows, reference=self.reference)
-        return -self._base(rows @ p.T, layer, classifier=True)
-
-    def _inner_steps(self, state: Tensor, rows: Tensor, layer: str, lr: float) -> None:
-        """``inner_steps`` plain SGD steps on the stored projection, ``rows`` held fixed."""
-        for _ in range(self.inner_steps):
-            p = state.detach().to(rows.dtype).requires_grad_(True)
-            loss = self._inner_loss(p, rows, layer) + 0.5 * self.inner_weight_decay * p.square().sum()
-            (grad,) = torch.autograd.grad(loss, p)
-            new = p.detach() - lr * grad
-            with torch.no_grad():  # a non-finite step (diverged weights) leaves the projection as it was
-                state.copy_(torch.where(torch.isfinite(new).all(), new, state.to(new.dtype)))
-
-    def _look_ahead(self, state: Tensor, rows: Tensor, layer: str, lr: float) -> Tensor:
-        """``P' = P - lr ∇_P loss(P, W)``, differentiable with respect to ``W``."""
-        p = state.detach().to(rows.dtype).requires_grad_(True)
-        (grad,) = torch.autograd.grad(self._inner_loss(p, rows, layer), p, create_graph=True)
-        return p - lr * grad
-
-    def _inner_lr(self) -> float:
-        return current_rate("inner_lr", self.inner_lr)
-
-    def _draw(self, shape: tuple[int, ...], like: Tensor, *, fixed: bool) -> Tensor:
-        """N(0, 1) entries of ``shape`` on ``like``'s device and dtype: the next draw of the stream, or the
-        fixed one."""
-        stream = _FIXED_STREAM if fixed else self._draws
-        generator = torch.Generator(device=like.device)
-        generator.manual_seed(_mix(self._seed, stream))
-        if not fixed:
-            self._draws += 1
-            self.draws.fill_(self._draws)
-        return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
 
     def _load_from_state_dict(
         self,
@@ -273,46 +223,8 @@ class CoMHE(Objective):
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
         )
-        self._seed, self._draws = int(self.seed), int(self.draws)
+        self.stream = RandomStream(int(self.seed), int(self.draws))
 
     def extra_repr(self) -> str:
-        parts = [f"projection={self.projection!r}", f"dim={self.dim}"]
-        if self.projection == "random":
-            parts.append(f"num_projections={self.num_projections}")
-        if self.projection in _LEARNED:
-            lr = "<function>" if callable(self.inner_lr) else f"{self.inner_lr:g}"
-            parts += [f"inner_steps={self.inner_steps}", f"inner_lr={lr}"]
+        parts = [f"projection={self.projection!r}", f"dim={self.dim}", *self.strategy.describe(self)]
         return ", ".join([*parts, f"reference={self.reference}"])
-
-
-def _angle_loss(p: Tensor, rows: Tensor, *, reference: bool) -> Tensor:
-    """``|Ĉ(W Pᵀ) - Ĉ(W)|_F``: how far the projection ``P`` moves the cosines between the rows of ``W``."""
-    diff = _cosines(rows @ p.T, reference) - _cosines(rows, reference)
-    # clamped so that a zero difference (no pair moved) has a finite second derivative
-    return diff.square().sum().clamp_min(torch.finfo(diff.dtype).tiny).sqrt()
-
-
-def _coordinate_groups(rows: Tensor, dim: int) -> Tensor:
-    """``[G, N, k]``: the rows restricted to each of ``G = ceil(D/dim)`` contiguous near-equal groups of
-    coordinates (``torch.tensor_split``'s: the first ``D mod G`` groups one longer). A shorter group is padded
-    with a zero coordinate, which changes no cosine. These are coordinate projections, taken by one gather."""
-    n, d = rows.shape
-    groups = math.ceil(d / dim)
-    size, longer = divmod(d, groups)
-    g = torch.arange(groups, device=rows.device)[:, None]
-    i = torch.arange(size + (longer > 0), device=rows.device)[None, :]
-    index = torch.where(i < size + (g < longer).long(), g * size + g.clamp(max=longer) + i, d)  # d: the zero
-    return torch.cat([rows, rows.new_zeros(n, 1)], dim=1)[:, index].transpose(0, 1)
-
-
-def _cosines(x: Tensor, reference: bool) -> Tensor:
-    unit = normalize_rows(x, reference=reference)
-    return unit @ unit.T
-
-
-def _mix(seed: int, stream: int) -> int:
-    """A 63-bit generator seed from ``(seed, stream)`` (SplitMix64 finalizer), so nearby streams are unrelated."""
-    x = (seed * 0x9E3779B97F4A7C15 + stream + 1) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return (x ^ (x >> 31)) >> 1

@@ -42,7 +42,8 @@ class MHP(PoleGame):
         half_space: use ``[W; -W]`` on hidden layers. Default True (the reference).
         poles: poles per layer. Default 1 (the reference).
         inner_steps: pole steps per training call. Default 10.
-        inner_lr: the poles' learning rate, a number or a function returning it. Default 0.1.
+        inner_lr: the learning rate of the inner steps, a number > 0 or a function of nothing returning the
+            current one (e.g. to follow the network's optimizer). Default 0.1.
         momentum: the poles' momentum. Default 0.9.
         weight_decay: the poles' weight decay. Default 5e-4.
         reference: the reference code's constants. Default False.

@@ -9,6 +9,7 @@ from thomson._validate import current_rate, integer, learning_rate, real
 from thomson.functional.polarization import pole_cosines
 from thomson.functional.rows import as_rows, normalize_rows, unit_rows, weight_rows
 from thomson.objectives.base import LearningRate, Objective
+from thomson.objectives.inner import describe_rate, inner_steps
 
 POLE_WARMUP = 100
 """Default mode: steps the poles take when they are created, so that they start at a weak point, not at random."""
@@ -25,8 +26,9 @@ class PoleGame(Objective):
     ``model.parameters()``. On every call in training mode with gradients enabled, the poles first take
     ``inner_steps`` steps of momentum SGD on their own objective with the weights held fixed, as the
     reference's ``tf.train.MomentumOptimizer`` (``buf ← μ·buf + g``, ``v ← v - lr·buf``, weight decay as the
-    gradient ``wd·v`` of ``(wd/2)|v|²``); then the value is computed with the poles fixed. In eval mode or
-    under ``torch.no_grad()`` the poles do not move.
+    gradient ``wd·v`` of ``(wd/2)|v|²``; the inner player of :mod:`thomson.objectives.inner`, which CoMHE's
+    learned projections share, at the learning rate ``inner_lr``); then the value is computed with the poles
+    fixed. In eval mode or under ``torch.no_grad()`` the poles do not move.
 
     ``reference=True`` plays the reference code's game: poles drawn from N(0, 1) and left free (a step turns a
     pole of length ``|v|`` by about ``lr·|g|/|v|``, and ``|v| ≈ √D`` grows as it moves), and ``scale`` = the
@@ -100,24 +102,30 @@ class PoleGame(Objective):
     def _play(
         self, unit: Tensor, poles: Tensor, buffer: Tensor, half_space: bool, classifier: bool, steps: int
     ) -> None:
-        """The poles' inner steps: momentum SGD ascending ``scale · Σ_k L_k - (wd/2)|v|²``, in place."""
-        lr = current_rate("inner_lr", self.inner_lr)
+        """The poles' inner steps (:func:`~thomson.objectives.inner.inner_steps`): momentum SGD ascending
+        ``scale · Σ_k L_k - (wd/2)|v|²``, in place; non-finite gradient entries count as 0."""
         scale = (self.classifier_coef if classifier else self.coef) if self.reference else 1.0
-        for _ in range(steps):
-            v = poles.detach().requires_grad_(True)
-            with torch.enable_grad():
-                gain = self.payoff(pole_cosines(unit, v, half_space=half_space, reference=self.reference)).sum()
-                (grad,) = torch.autograd.grad(gain, v)
-            with torch.no_grad():
-                grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)  # never poison the saved state
-                buffer.mul_(self.momentum).add_(self.weight_decay * poles - scale * grad)
-                poles.sub_(lr * buffer)
-                if not self.reference:
-                    poles.copy_(normalize_rows(poles))  # stay on the sphere: the angular step does not shrink
+
+        def gradient(v: Tensor) -> Tensor:  # of what the poles minimize: -scale · Σ_k L_k
+            v.requires_grad_(True)
+            gain = self.payoff(pole_cosines(unit, v, half_space=half_space, reference=self.reference)).sum()
+            (grad,) = torch.autograd.grad(gain, v)
+            return -(scale * torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0))
+
+        inner_steps(
+            poles,
+            gradient,
+            steps,
+            current_rate("inner_lr", self.inner_lr),
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            buffer=buffer,
+            constrain=None if self.reference else normalize_rows,  # default: stay on the sphere
+        )
 
     def extra_repr(self) -> str:
-        lr = "callable" if callable(self.inner_lr) else f"{self.inner_lr:g}"
         return (
-            f"half_space={self.half_space}, poles={self.poles}, inner_steps={self.inner_steps}, inner_lr={lr}, "
+            f"half_space={self.half_space}, poles={self.poles}, inner_steps={self.inner_steps}, "
+            f"inner_lr={describe_rate(self.inner_lr)}, "
             f"momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, reference={self.reference}"
         )
