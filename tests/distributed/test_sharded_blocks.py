@@ -76,17 +76,21 @@ def test_blocks_add_up_to_the_pair_sum(kernel: Kernel, half_space: bool, tile: i
     both = torch.cat([x, y]).requires_grad_()
     expected = brute_force(both, kernel, half_space)
     (grad,) = torch.autograd.grad(expected, both)
-    vx, gx = diagonal_block(x[None], kernel, half_space, tile, True)
-    vy, gy = diagonal_block(y[None], kernel, half_space, tile, True)
-    vxy, gxy, gyx = off_diagonal_block(x[None], y[None], kernel, half_space, tile, True, True)
-    assert gx is not None and gy is not None and gxy is not None and gyx is not None
+    gx, gy, gxy, gyx = (torch.zeros(1, len(t), 6, dtype=torch.float64) for t in (x, y, x, y))
+    vx = diagonal_block(x[None], kernel, half_space, tile, gx)
+    vy = diagonal_block(y[None], kernel, half_space, tile, gy)
+    vxy = off_diagonal_block(x[None], y[None], kernel, half_space, tile, gxy, gyx)
     assert float(vx + vy + vxy) == pytest.approx(float(expected.detach()), rel=1e-12)
     torch.testing.assert_close(torch.cat([gx + gxy, gy + gyx], 1)[0], grad, rtol=1e-12, atol=1e-12)
-    value, only_x, none = off_diagonal_block(x[None], y[None], kernel, half_space, tile, True, False)
-    assert none is None and float(value) == pytest.approx(float(vxy), rel=1e-12)
-    torch.testing.assert_close(only_x, gxy)
-    _, no_x, no_y = off_diagonal_block(x[None], y[:0][None], kernel, half_space, tile, True, True)  # empty side
-    assert no_x is not None and not no_x.any() and no_y is not None and no_y.shape == (1, 0, 6)
+    only_x = torch.ones_like(gxy)  # gradients are added to what is there
+    value = off_diagonal_block(x[None], y[None], kernel, half_space, tile, only_x, None)
+    assert float(value) == pytest.approx(float(vxy), rel=1e-12)
+    torch.testing.assert_close(only_x, gxy + 1)
+    no_value = diagonal_block(x[None], kernel, half_space, tile, None)
+    assert float(no_value) == pytest.approx(float(vx), rel=1e-12)
+    empty = torch.zeros_like(gxy)
+    assert float(off_diagonal_block(x[None], y[:0][None], kernel, half_space, tile, empty, None)) == 0.0
+    assert not empty.any()
 
 
 @pytest.mark.parametrize("half_space", [False, True])

@@ -35,8 +35,8 @@ import torch.distributed as dist
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
-from thomson.engine.streaming import diagonal_block, off_diagonal_block, tile_rows
 from thomson.distributed.shards import Shards, gather_shards
+from thomson.engine.streaming import diagonal_block, off_diagonal_block, tile_rows
 from thomson.functional.rows import as_rows
 from thomson.kernels import Kernel
 
@@ -95,8 +95,10 @@ def ring_pair_sum(
     """The pair sum over all ranks' rows (float64 at least, the same on every rank) and, when ``shards.grad``, its
     gradient with respect to this rank's rows ``x: [N_r, D]``. Every rank of the group must call it together."""
     r, sizes, grad = shards.rank, shards.sizes, shards.grad
+    x = x.contiguous()  # sent as it is
     mine = x.unsqueeze(0)
-    total, g = diagonal_block(mine, kernel, half_space, tile, grad)
+    g = torch.zeros_like(mine) if grad else None
+    total = diagonal_block(mine, kernel, half_space, tile, g)
     steps = ring_steps(r, shards.world)
 
     def rows_of(step: Step) -> _Transfer:  # X_{r+k} arrives, X_r leaves for r - k; nothing for an empty side
@@ -112,18 +114,16 @@ def ring_pair_sum(
         incoming = rows_of(steps[i + 1]) if i + 1 < len(steps) else None
         partner_grad = None
         if partner_rows is not None:
-            value, gx, partner_grad = off_diagonal_block(
-                mine, partner_rows.unsqueeze(0), kernel, half_space, tile, grad, grad and not step.shared
-            )
+            partner_grad = torch.zeros_like(partner_rows) if grad and not step.shared else None
+            gy = None if partner_grad is None else partner_grad.unsqueeze(0)  # accumulated in place
+            value = off_diagonal_block(mine, partner_rows.unsqueeze(0), kernel, half_space, tile, g, gy)
             if not step.shared or r < step.partner:
                 total += value
-            if g is not None and gx is not None:
-                g += gx
         if returning is not None and (back := returning.wait()) is not None and g is not None:
             g[0] += back
         returning = None
         if grad and not step.shared:  # the partner's gradient goes back; ours comes from the source
-            send = None if partner_grad is None else partner_grad[0]
+            send = partner_grad
             receive = sizes[r] if sizes[r] and sizes[step.source] else None
             returning = _exchange(shards, send, step.partner, receive, step.source, x, 2 * step.k + 1)
     if returning is not None and (back := returning.wait()) is not None and g is not None:

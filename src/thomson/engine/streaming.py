@@ -115,12 +115,11 @@ def _diagonal_tile(xi: Tensor, gi: Tensor | None, kernel: Kernel, half_space: bo
         gi.baddbmm_(dv, xi, alpha=a)
 
 
-def diagonal_block(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool) -> tuple[Tensor, Tensor | None]:
-    """``Σ_{i<j} h(x_iᵀx_j)`` within the rows of ``x: [B, N, D]`` by symmetric tiles: value ``[B]`` (in the
-    accumulator's precision) and, when ``grad``, its gradient ``[B, N, D]``."""
+def diagonal_block(x: Tensor, kernel: Kernel, half_space: bool, tile: int, g: Tensor | None) -> Tensor:
+    """``Σ_{i<j} h(x_iᵀx_j)`` within the rows of ``x: [B, N, D]`` by symmetric tiles: the value ``[B]`` (in the
+    accumulator's precision); its gradient is added to ``g: [B, N, D]`` when given."""
     n = x.shape[1]
     total = accumulator(x.shape[0], x.device)
-    g = torch.zeros_like(x) if grad else None
     for i0 in range(0, n, tile):
         xi = x[:, i0 : i0 + tile]
         gi = None if g is None else g[:, i0 : i0 + tile]
@@ -128,28 +127,26 @@ def diagonal_block(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad:
         for j0 in range(i0 + tile, n, tile):
             gj = None if g is None else g[:, j0 : j0 + tile]
             _pair_tile(xi, x[:, j0 : j0 + tile], gi, gj, kernel, half_space, total)
-    return total, g
+    return total
 
 
 def off_diagonal_block(
-    x: Tensor, y: Tensor, kernel: Kernel, half_space: bool, tile: int, grad_x: bool, grad_y: bool
-) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    x: Tensor, y: Tensor, kernel: Kernel, half_space: bool, tile: int, gx: Tensor | None, gy: Tensor | None
+) -> Tensor:
     """``Σ_{i,j} h(x_iᵀy_j)`` over every pair of a row of ``x: [B, N, D]`` and a row of ``y: [B, M, D]``.
 
     The block ``X Yᵀ`` of the Gram matrix of ``[x; y]`` (whose pair sum is ``diagonal_block(x)``,
-    ``diagonal_block(y)`` and this), by tiles of ``tile × tile`` cosines: value ``[B]`` (in the accumulator's
-    precision) and the gradients ``[B, N, D]``, ``[B, M, D]`` asked for (None otherwise).
+    ``diagonal_block(y)`` and this), by tiles of ``tile × tile`` cosines: the value ``[B]`` (in the accumulator's
+    precision); the gradients with respect to ``x`` and ``y`` are added to ``gx`` and ``gy``, those given.
     """
     n, m = x.shape[1], y.shape[1]
     total = accumulator(x.shape[0], x.device)
-    gx = torch.zeros_like(x) if grad_x else None
-    gy = torch.zeros_like(y) if grad_y else None
     for i0 in range(0, n, tile):
         gi = None if gx is None else gx[:, i0 : i0 + tile]
         for j0 in range(0, m, tile):
             gj = None if gy is None else gy[:, j0 : j0 + tile]
             _pair_tile(x[:, i0 : i0 + tile], y[:, j0 : j0 + tile], gi, gj, kernel, half_space, total)
-    return total, gx, gy
+    return total
 
 
 def _graph_gradient(x: Tensor, kernel: Kernel, half_space: bool) -> Tensor:
@@ -176,8 +173,9 @@ class _PairwiseSum(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, kernel: Kernel, half_space: bool, tile: int) -> Tensor:
+        g = torch.zeros_like(x) if ctx.needs_input_grad[0] else None  # type: ignore[attr-defined]
         with torch.autocast(x.device.type, enabled=False):
-            total, g = diagonal_block(x, kernel, half_space, tile, grad=bool(ctx.needs_input_grad[0]))  # type: ignore[attr-defined]
+            total = diagonal_block(x, kernel, half_space, tile, g)
         ctx.save_for_backward(x)
         ctx.g, ctx.kernel, ctx.half_space, ctx.tile = g, kernel, half_space, tile  # type: ignore[attr-defined]
         return total.to(x.dtype)
@@ -190,7 +188,8 @@ class _PairwiseSum(torch.autograd.Function):
             if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
                 return grad_out[:, None, None] * _graph_gradient(x, ctx.kernel, ctx.half_space), None, None, None
             if g is None:  # a repeated backward: the gradient was handed over the first time
-                g = diagonal_block(x.detach(), ctx.kernel, ctx.half_space, ctx.tile, grad=True)[1]
+                g = torch.zeros_like(x)
+                diagonal_block(x.detach(), ctx.kernel, ctx.half_space, ctx.tile, g)
         return g.mul_(grad_out[:, None, None]), None, None, None
 
 
