@@ -79,11 +79,10 @@ class Traffic:
         return counted
 
 
-def rows(n: int, d: int, device: torch.device, start: int = 0, stop: int | None = None) -> torch.Tensor:
-    """Rows ``start:stop`` of one fixed set of ``n`` rows, as a leaf that requires grad."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(n, d, generator=g)[start:stop]
-    return x.to(device).requires_grad_()
+def rows(n: int, d: int, device: torch.device, seed: int) -> torch.Tensor:
+    """``n`` random rows made on ``device``, as a leaf that requires grad (each rank makes only its own)."""
+    g = torch.Generator(device=device).manual_seed(seed)
+    return torch.randn(n, d, generator=g, device=device).requires_grad_()
 
 
 def sync(device: torch.device) -> None:
@@ -141,7 +140,7 @@ def worker(rank: int, world: int, method: str, n: int, d: int, args: argparse.Na
         store = f"file://{Path(out, 'store')}"
         dist.init_process_group(args.backend, init_method=store, rank=rank, world_size=world)
     share = -(-n // max(world, 1))  # the last rank may hold fewer rows
-    w = rows(n, d, device, rank * share, (rank + 1) * share)
+    w = rows(min(share, n - rank * share), d, device, seed=rank)
     run = step(method, w, args, group)
     peak = peak_bytes(run, device)  # the first call: every buffer is new (later calls reuse freed memory)
     times, cpu = [], []
