@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from thomson.train import TrainConfig, fit
 from thomson.train.compare import compare
-from thomson.train.report import format_table
+from thomson.train.report import format_comparison
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
     print(f"one run: test accuracy {100 * result.test_acc:.2f}%, final energies {result.energy_final}")
 
     comparison = compare(base, ["none", "mhe", "mhe:half_space=true"], seeds=[0, 1], out="results/example")
-    print(format_table(comparison))
+    print(format_comparison(comparison))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from thomson.inspection import (
     measure_rows,
     random_expectations,
 )
-from thomson.solve import separation
 
 
 def closed_form_expectations(dim: int) -> dict[str, float]:
@@ -134,8 +133,7 @@ def test_measures_equal_the_functional_core() -> None:
 def test_measures_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     w = torch.randn(30, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     whole = measure_rows(w)
-    monkeypatch.setattr("thomson.inspection._BLOCK", 4 * 30)
-    monkeypatch.setattr(separation, "_BLOCK", 4 * 30)
+    monkeypatch.setattr("thomson.engine.streaming.GRAM_BLOCK", 4 * 30)  # inspection's and min_angle's blocks
     blocked = measure_rows(w)
     assert blocked["min_angle"] == whole["min_angle"]
     assert blocked["mean_abs_cos"] == pytest.approx(whole["mean_abs_cos"], rel=1e-14)

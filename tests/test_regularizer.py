@@ -170,3 +170,24 @@ def test_autocast_and_half_precision_models_give_float32(model: SmallCNN) -> Non
     model.to(torch.bfloat16)
     value = reg()
     assert value.dtype == torch.float32 and value.item() == pytest.approx(reference, rel=2e-2)
+
+
+def test_an_objectives_error_names_the_layer_and_the_weight_shape() -> None:
+    class Picky(thomson.Objective):
+        def forward(self, weight: torch.Tensor, *, layer: str = "", classifier: bool = False) -> torch.Tensor:
+            if weight.shape[0] > 4:
+                raise ValueError("too many neurons")
+            return weight.sum()
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 5))
+    with pytest.raises(ValueError, match=r"Picky on layer '1\.weight' \(weight of shape \(5, 4\)\): too many neurons"):
+        thomson.Regularizer(model, Picky())()
+
+
+def test_flags_that_did_nothing_warn() -> None:
+    for cls in (thomson.SO, thomson.DSO, thomson.MC):
+        with pytest.warns(DeprecationWarning, match="changes nothing"):
+            cls(reference=True)
+    with pytest.warns(DeprecationWarning, match="reference=not normalized"):
+        rmhp = thomson.RMHP(normalized=False)
+    assert rmhp.reference and not rmhp.normalized

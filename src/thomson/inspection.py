@@ -1,7 +1,7 @@
 """How uniform is each layer of a trained network? Per-layer measures against random and best-known values.
 
-For every weight with at least 2 dims (rows ``weight.flatten(1)``: ``N`` neurons in ``D`` dims) the report
-gives five measures of the neurons' directions,
+For every layer (a Linear or Conv weight, the rule of :mod:`thomson.layers` that ``Regularizer`` uses too; rows
+``weight.flatten(1)``: ``N`` neurons in ``D`` dims) the report gives five measures of the neurons' directions,
 
     mhe_s0, mhe_s1, mhe_s2   MHE at s = 0, 1, 2: :func:`thomson.hyperspherical_energy` (mean over pairs)
     min_angle                the smallest angle between two neurons, in degrees
@@ -31,7 +31,6 @@ bound for the energies, a lower bound for the angle); larger ones have no best v
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,11 +39,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from thomson._optional import available, require
+from thomson._validate import integer
+from thomson.engine import block_rows
 from thomson.functional import hyperspherical_energy, normalize_rows
+from thomson.functional.rows import weight_rows
+from thomson.layers import layer_weights
 from thomson.solve import solve
-from thomson.solve.separation import min_angle
+from thomson.solve.separation_problem import min_angle
 from thomson.solve.starts import cross_polytope, polygon, regular_simplex
 
 MEASURES: tuple[str, ...] = ("mhe_s0", "mhe_s1", "mhe_s2", "min_angle", "mean_abs_cos")
@@ -52,9 +56,6 @@ MEASURES: tuple[str, ...] = ("mhe_s0", "mhe_s1", "mhe_s2", "min_angle", "mean_ab
 
 SOLVER_LIMIT = 2048
 """Largest ``N·D`` for which a best energy is computed by the solver (the minimum angle: a quarter of it)."""
-
-_BLOCK = 1 << 22
-"""Cosines held at once when measuring a layer (rows are taken in blocks of ``_BLOCK // N``)."""
 
 _SOLVER_ITER = 1000
 """Iterations per local search when solving for a best value (enough for the digits a report shows)."""
@@ -103,7 +104,7 @@ def measure_rows(rows: Tensor) -> dict[str, float]:
         out = {f"mhe_s{s}": float(hyperspherical_energy(x, s)) for s in (0, 1, 2)}
         out["min_angle"] = min_angle(x)
         total = 0.0  # Σ_{i≠j} |c_ij|, a block of rows at a time
-        step = max(1, _BLOCK // n)
+        step = block_rows(n)
         for start in range(0, n, step):
             block = (unit[start : start + step] @ unit.T).abs()
             total += float(block.sum()) - float(block.diagonal(offset=start).sum())
@@ -222,7 +223,7 @@ def best_known(n: int, dim: int, *, solver_limit: int = SOLVER_LIMIT, seed: int 
     else:
         if n < 2 * dim:
             configs["min_angle"] = (cross_polytope(dim)[:n], "cross-polytope vertices (Rankin)")
-        elif n * dim * 4 <= solver_limit and importlib.util.find_spec("scipy") is not None:
+        elif n * dim * 4 <= solver_limit and available("scipy"):
             found = solve(n, dim, objective="separation", restarts=2, seed=seed, max_iter=_SOLVER_ITER)
             configs["min_angle"] = (found.points, "thomson.solve")
         if n * dim <= solver_limit:
@@ -244,13 +245,8 @@ def load_weights(path: str | Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError as err:
-            raise ImportError(
-                f"reading {path.name} needs safetensors: `pip install safetensors` (or thomson[inspect])"
-            ) from err
-        return dict(load_file(str(path), device="cpu"))
+        safetensors = require("safetensors.torch", extra="inspect", purpose=f"reading {path.name}")
+        return dict(safetensors.load_file(str(path), device="cpu"))
     try:
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -270,27 +266,28 @@ def load_weights(path: str | Path) -> dict[str, Tensor]:
     return {str(k): v for k, v in obj.items() if isinstance(v, Tensor)}
 
 
-def layer_rows(weights: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    """The layers to inspect: every floating tensor of >= 2 dims named ``*weight*``, as rows ``flatten(1)``.
+def layer_rows(weights: nn.Module | Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """The rows (float64) of each layer to inspect: the weights :func:`thomson.layers.layer_weights` selects from a
+    model (by module type) or a state_dict (by name and shape; embeddings and objectives' state are left out).
 
     Raises ValueError naming the layer if a weight holds a non-finite value.
     """
     out = {}
-    for name, tensor in weights.items():
-        if tensor.dim() >= 2 and tensor.is_floating_point() and "weight" in name.rsplit(".", 1)[-1]:
-            if not bool(torch.isfinite(tensor).all()):
-                raise ValueError(f"layer {name!r} has non-finite weights (NaN or inf)")
-            out[name] = tensor.detach().flatten(1).to(torch.float64)
+    for name, tensor in layer_weights(weights).items():
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"layer {name!r} has non-finite weights (NaN or inf)")
+        out[name] = weight_rows(tensor.detach()).to(torch.float64)
     return out
 
 
 def inspect_checkpoint(
-    source: str | Path | Mapping[str, Tensor], *, solver_limit: int = SOLVER_LIMIT, seed: int = 0
+    source: str | Path | Mapping[str, Tensor] | nn.Module, *, solver_limit: int = SOLVER_LIMIT, seed: int = 0
 ) -> list[LayerReport]:
-    """Per-layer uniformity report of a checkpoint (path, see :func:`load_weights`) or a state_dict.
+    """Per-layer uniformity report of a checkpoint (path, see :func:`load_weights`), a state_dict or a model.
 
     Args:
-        source: a checkpoint path or a mapping of names to tensors (e.g. ``model.state_dict()``).
+        source: a checkpoint path, a mapping of names to tensors (e.g. ``model.state_dict()``), or the model
+            itself (its layers are then chosen by module type, see :mod:`thomson.layers`).
         solver_limit: largest ``N·D`` whose best energies are solved for (see :data:`SOLVER_LIMIT`);
             0 never runs the solver. Default 2048.
         seed: seed of the solver's starts. Default 0.
@@ -304,8 +301,7 @@ def inspect_checkpoint(
         >>> report.name, report.n, report.dim, report.measures["mhe_s1"].best_source
         ('weight', 3, 4, 'regular simplex')
     """
-    if isinstance(solver_limit, bool) or not isinstance(solver_limit, int) or solver_limit < 0:
-        raise ValueError(f"solver_limit must be an integer >= 0, got {solver_limit!r}")
+    integer("solver_limit", solver_limit, low=0)
     weights = load_weights(source) if isinstance(source, (str, Path)) else source
     cache: dict[tuple[int, int], tuple[dict[str, float], dict[str, tuple[float, str]]]] = {}
     reports = []

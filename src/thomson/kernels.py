@@ -8,15 +8,16 @@ them: a backend needs only ``value(c)`` and ``derivative(c)``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
+from thomson._validate import one_of, real
+
 Metric = Literal["euclidean", "angular"]
-METRICS: tuple[Metric, ...] = ("euclidean", "angular")
+METRICS: tuple[Metric, ...] = get_args(Metric)
 
 
 class Kernel:
@@ -74,16 +75,11 @@ class Riesz(Kernel):
     angle_shift: float = 0.0
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.s):
-            raise ValueError(f"s must be a finite real number, got {self.s!r}")
-        if self.metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
-        if not 0.0 <= self.contraction < 1.0:
-            raise ValueError(f"contraction must be in [0, 1), got {self.contraction!r}")
-        if not self.angle_scale > 0.0 or self.angle_shift < 0.0:
-            raise ValueError(
-                f"angle_scale must be > 0 and angle_shift >= 0, got {self.angle_scale!r}, {self.angle_shift!r}"
-            )
+        real("s", self.s)
+        one_of("metric", self.metric, METRICS)
+        real("contraction", self.contraction, low=0.0, high=1.0)
+        real("angle_scale", self.angle_scale, low=0.0, strict=True)
+        real("angle_shift", self.angle_shift, low=0.0)
 
     def _contract(self, c: Tensor) -> Tensor:
         return c.clamp(-1.0, 1.0) * (1.0 - self.contraction)
@@ -170,10 +166,8 @@ class Gaussian(Kernel):
     shift: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.width) and self.width > 0.0):
-            raise ValueError(f"width must be a finite number > 0, got {self.width!r}")
-        if not math.isfinite(self.shift):
-            raise ValueError(f"shift must be a finite number, got {self.shift!r}")
+        real("width", self.width, low=0.0, strict=True)
+        real("shift", self.shift)
 
     def value(self, c: Tensor) -> Tensor:
         return torch.exp((2.0 * c.clamp(-1.0, 1.0) - 2.0 + self.shift) / self.width)

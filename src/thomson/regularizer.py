@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -12,6 +11,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from thomson._validate import coefficient
+from thomson.layers import LAYER_TYPES, is_layer_weight
 from thomson.objectives.base import Objective
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ Selector = str | type | tuple[type, ...] | Callable[[str, nn.Module], bool]
 """Picks weights: a glob on the tensor's or its module's name (``"features.*"``, ``"head"``), a module type,
 or a predicate ``(tensor_name, module) -> bool``."""
 
-DEFAULT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+DEFAULT_TYPES = LAYER_TYPES
+"""The module types regularized by default (:data:`thomson.layers.LAYER_TYPES`)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class Regularizer(nn.Module):
 
         R = Σ_{hidden layers l} coef(t) · objective(W_l)  +  classifier_coef(t) · objective(W_cls)
 
-    By default every ``Linear`` and ``Conv1d/2d/3d`` weight is regularized (rows ``weight.flatten(1)``), and
+    By default every ``Linear`` and ``Conv1d/2d/3d`` weight is regularized (rows ``weight.flatten(1)``; the rule
+    of :mod:`thomson.layers`, which ``thomson inspect`` and the training log share), and
     the classifier is the last ``Linear`` among them: it gets ``classifier_coef`` and is evaluated with
     ``classifier=True`` (no half-space), as in the papers' code.
 
@@ -102,8 +105,8 @@ class Regularizer(nn.Module):
                 f"objective must be a thomson objective such as thomson.MHE(...), got {type(objective).__name__}"
             )
         self.objective = objective
-        self.coef: Coef = _checked_coef("coef", objective.coef if coef is None else coef)
-        self.classifier_coef: Coef = _checked_coef(
+        self.coef: Coef = coefficient("coef", objective.coef if coef is None else coef)
+        self.classifier_coef: Coef = coefficient(
             "classifier_coef", objective.classifier_coef if classifier_coef is None else classifier_coef
         )
         self.check_finite = check_finite
@@ -146,12 +149,16 @@ class Regularizer(nn.Module):
         total: Tensor | None = None
         for target in self._targets:
             is_classifier = target.name == self.classifier
-            if is_classifier and self.classifier_group is not None:
-                from thomson.distributed.objective import sharded_objective
+            weight = target.tensor()
+            try:
+                if is_classifier and self.classifier_group is not None:
+                    from thomson.distributed.objective import sharded_objective
 
-                value = sharded_objective(self.objective, target.tensor(), group=self.classifier_group)
-            else:
-                value = self.objective(target.tensor(), layer=target.name, classifier=is_classifier)
+                    value = sharded_objective(self.objective, weight, group=self.classifier_group)
+                else:
+                    value = self.objective(weight, layer=target.name, classifier=is_classifier)
+            except (ValueError, TypeError, RuntimeError) as error:
+                raise _on_layer(error, type(self.objective).__name__, target.name, weight) from error
             values[target.name] = value.detach()
             term = (classifier if is_classifier else hidden) * value
             total = term if total is None else total + term
@@ -180,12 +187,16 @@ class Regularizer(nn.Module):
         return f"layers={len(self._targets)}, classifier={self.classifier!r}"
 
 
-def _checked_coef(name: str, coef: Coef) -> Coef:
-    if callable(coef):
-        return coef
-    if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef) or coef < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 or a function of the step, got {coef!r}")
-    return float(coef)
+def _on_layer(error: Exception, objective: str, layer: str, weight: Tensor) -> Exception:
+    """``error`` (same class where it can be rebuilt from a message) with the layer and its weight's shape."""
+    message = f"{objective} on layer {layer!r} (weight of shape {tuple(weight.shape)}): {error}"
+    for kind in (type(error), ValueError, TypeError, RuntimeError):
+        if isinstance(error, kind):
+            try:
+                return kind(message)
+            except TypeError:  # an exception class with another constructor
+                continue
+    return RuntimeError(message)
 
 
 def _value(coef: Coef, step: int) -> float:
@@ -249,7 +260,7 @@ def _select(
     if includes:
         chosen = [t for t in candidates if any(_matches(t, s) for s in includes)]
     else:
-        chosen = [t for t in candidates if t.attr == "weight" and isinstance(t.module, DEFAULT_TYPES)]
+        chosen = [t for t in candidates if is_layer_weight(t.name, t.tensor(), t.module)]
     chosen = [t for t in chosen if not any(_matches(t, s) for s in excludes)]
     if not chosen:
         names = [t.name for t in candidates]

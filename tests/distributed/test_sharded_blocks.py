@@ -15,7 +15,7 @@ from torch import nn
 import thomson
 import thomson.distributed as td
 from thomson.distributed.ring import ring_steps
-from thomson.engine.rows import row_block_sums
+from thomson.engine.chosen_rows import row_block_sums
 from thomson.engine.streaming import diagonal_block, off_diagonal_block
 from thomson.kernels import Gaussian, Kernel, Riesz
 

@@ -11,7 +11,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import thomson.functional.separation as separation_module
 from helpers import as_tensor, icosahedron, mma_reference, octahedron, reference_table, tetrahedron
 from thomson.functional import mean_min_angle, min_separation
 
@@ -94,7 +93,7 @@ def test_chunked_search_matches_one_block(
 ) -> None:
     x = torch.cat([as_tensor(icosahedron()), as_tensor(np.random.default_rng(3).normal(size=(7, 3)))])
     whole = min_separation(x, temperature=temperature, half_space=half_space, reference=reference)
-    monkeypatch.setattr(separation_module, "_CHUNK", 20)  # one row per chunk
+    monkeypatch.setattr("thomson.engine.streaming.GRAM_BLOCK", 20)  # one row per chunk
     chunked = min_separation(x, temperature=temperature, half_space=half_space, reference=reference)
     torch.testing.assert_close(chunked, whole, rtol=1e-13, atol=0)
 

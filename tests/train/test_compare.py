@@ -13,7 +13,7 @@ from matplotlib.image import imread
 
 from thomson.train import TrainConfig
 from thomson.train.compare import GridEntry, compare
-from thomson.train.report import format_table
+from thomson.train.report import format_comparison
 
 BASE = TrainConfig(
     train_size=60, batch_size=20, steps=30, milestones=[20], model_options={"hidden": [16]}, eval_every=10
@@ -59,7 +59,7 @@ def test_every_cell_ran_and_the_files_agree(grid: tuple[Path, object, list[str]]
 def test_table_and_plots(grid: tuple[Path, object, list[str]]) -> None:
     out, comparison, _ = grid
     table = (out / "table.txt").read_text()
-    assert table.strip() == format_table(comparison).strip()  # type: ignore[arg-type]
+    assert table.strip() == format_comparison(comparison).strip()  # type: ignore[arg-type]
     for label in GRID:
         assert label in table
     for layer in ("features.0", "classifier", "at init", "simplex bound", "16×64"):

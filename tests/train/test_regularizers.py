@@ -49,9 +49,9 @@ class _Inner(thomson.Objective):
         return weight.sum()
 
 
-def test_inner_lr_follows_the_network_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(thomson, "_Inner", _Inner, raising=False)
-    monkeypatch.setattr(thomson, "__all__", [*thomson.__all__, "_Inner"])
+def test_inner_lr_follows_the_network_unless_given(request: pytest.FixtureRequest) -> None:
+    thomson.register_objective("_inner")(_Inner)  # a user's objective, available by name once registered
+    request.addfinalizer(lambda: thomson.objectives.OBJECTIVES.remove("_inner"))
     rate = [0.1]
     objective = build_objective("_inner", lr=lambda: rate[0])
     assert isinstance(objective, _Inner) and callable(objective.inner_lr)

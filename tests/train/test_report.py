@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from thomson.train.report import Cell, format_table, summarize, write_results
+from thomson.train.report import Cell, format_comparison, summarize, write_results
 
 T_975_DF2 = (2 * 0.975 - 1) / math.sqrt(2 * 0.975 * 0.025)  # closed-form Student t quantile, 2 degrees of freedom
 
@@ -53,7 +53,7 @@ def test_statistics_are_means_intervals_and_paired_differences() -> None:
 
 def test_table_shows_every_number(tmp_path: Path) -> None:
     comparison = summarize(cells(), "none", {"data": "digits", "model": "mlp", "steps": 10})
-    table = format_table(comparison)
+    table = format_comparison(comparison)
     mhe = comparison.rows[1]
     assert mhe.difference is not None
     expected = [
@@ -83,6 +83,6 @@ def test_results_files(tmp_path: Path) -> None:
 def test_single_seed_has_no_interval_and_unknown_baseline_fails() -> None:
     one = [cell("none", 0, 0.9, 0.6), cell("mhe", 0, 0.95, 0.55)]
     comparison = summarize(one, "none", {"data": "d", "model": "m", "steps": 1})
-    assert "[—, —]" in format_table(comparison)
+    assert "[—, —]" in format_comparison(comparison)
     with pytest.raises(ValueError, match="baseline 'so' is not in the grid"):
         summarize(one, "so", {})

@@ -1,5 +1,6 @@
-"""The ``thomson`` command line. Each subcommand lives in its own module of this package and registers
-itself in ``COMMANDS`` (``add_arguments(parser)`` and ``run(args) -> int``)."""
+"""The ``thomson`` command line. Each subcommand is a module of this package (``add_arguments(parser)`` and
+``run(args) -> int``), registered in :data:`COMMANDS` with its one-line help; only the module of the subcommand
+that runs is imported (``thomson solve`` never loads the training tools, ``thomson --help`` none of them)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,79 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
 
-import thomson
+from thomson.registry import Registry
 
-COMMANDS: dict[str, str] = {"train": "train", "compare": "compare", "solve": "solve", "inspect": "inspect"}
-"""Subcommand name → module under ``thomson.cli`` that defines ``HELP``, ``add_arguments`` and ``run``."""
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: the module that implements it and its one-line help."""
+
+    module: str
+    help: str
+
+
+COMMANDS: Registry[Command] = Registry("command")
+"""Subcommand name → :class:`Command`."""
+
+COMMANDS.add(
+    "train",
+    Command(
+        "thomson.cli.train",
+        "train one model with a regularizer (papers' recipes via --config/--recipe), resumable, DDP via torchrun",
+    ),
+)
+COMMANDS.add(
+    "compare",
+    Command(
+        "thomson.cli.compare",
+        "compare regularizers over seeds: accuracy intervals, paired differences, energies, results files, plots",
+    ),
+)
+COMMANDS.add(
+    "solve",
+    Command(
+        "thomson.cli.solve",
+        "find N points on the sphere S^(D-1) minimizing the Riesz/log energy, or best separated (Tammes) or covering",
+    ),
+)
+COMMANDS.add(
+    "inspect",
+    Command(
+        "thomson.cli.inspect",
+        "per-layer MHE (s = 0, 1, 2), minimum angle and mean |cos| of a checkpoint, vs random and best known",
+    ),
+)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("thomson")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="thomson", description="Hyperspherical-uniformity regularization.")
-    parser.add_argument("--version", action="version", version=f"thomson {thomson.__version__}")
+    parser.add_argument("--version", action="version", version=f"thomson {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = {name: importlib.import_module(f"thomson.cli.{module}") for name, module in COMMANDS.items()}
-    for name, module in modules.items():
-        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
-    args = parser.parse_args(argv)
-    if args.command is None:
+    chosen = next((arg for arg in args_list if not arg.startswith("-")), None)  # the global options take no value
+    module = None
+    for name in COMMANDS:
+        command = COMMANDS.get(name)
+        subparser = sub.add_parser(name, help=command.help, description=command.help)
+        if chosen == name:
+            module = importlib.import_module(command.module)
+            module.add_arguments(subparser)
+    args = parser.parse_args(args_list)
+    if module is None:
         parser.print_help()
         return 0
-    code: int = modules[args.command].run(args)
+    code: int = module.run(args)
     return code
 
 

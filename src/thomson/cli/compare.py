@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "compare regularizers over seeds: accuracy intervals, paired differences, energies, results files, plots"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from thomson.train.compare import DEFAULT_GRID, DEFAULT_SEEDS
@@ -33,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     from thomson.train.compare import DEFAULT_GRID, DEFAULT_SEEDS, compare
     from thomson.train.config import config_from_args, read_toml
-    from thomson.train.report import format_table
+    from thomson.train.report import format_comparison
 
     try:
         table = read_toml(args.config).get("compare", {}) if args.config else {}
@@ -49,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"thomson compare: error: {error}", file=sys.stderr)
         return 2
     print()
-    print(format_table(comparison))
+    print(format_comparison(comparison))
     print(f"\nresults: {out}/results.csv, results.json" + ("" if args.no_plots else ", accuracy.png, energy_*.png"))
     return 0

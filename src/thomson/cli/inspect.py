@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from thomson._optional import figure
+from thomson._table import format_table
 from thomson.inspection import MEASURES, SOLVER_LIMIT, LayerReport, inspect_checkpoint
-
-HELP = "per-layer MHE (s = 0, 1, 2), minimum angle and mean |cos| of a checkpoint, vs random and best known"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_as_json(r) for r in reports]))
     else:
-        print(format_table(reports))
+        print(format_reports(reports))
     if args.plot:
         try:
             plot_reports(reports, Path(args.plot))
@@ -77,38 +77,24 @@ def _cell(x: float | None) -> str:
     return f"{x:.6g}"
 
 
-def format_table(reports: list[LayerReport]) -> str:
+def format_reports(reports: list[LayerReport]) -> str:
     """The report as a text table, one line per layer and measure; gap = (value - best)/(random - best)."""
-    header = ("layer", "N", "D", "measure", "value", "random", "best", "gap", "best from")
-    rows = [header]
+    rows = [("layer", "N", "D", "measure", "value", "random", "best", "gap", "best from")]
     for r in reports:
         for k, key in enumerate(MEASURES):
             m = r.measures[key]
             first = (r.name, str(r.n), str(r.dim)) if k == 0 else ("", "", "")
             gap = "—" if m.gap is None else f"{m.gap:.3f}"
             rows.append((*first, key, _cell(m.value), _cell(m.random), _cell(m.best), gap, m.best_source or "—"))
-    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-    right = {1, 2, 4, 5, 6, 7}
-    lines = [
-        "  ".join(v.rjust(w) if c in right else v.ljust(w) for c, (v, w) in enumerate(zip(row, widths, strict=True)))
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    return format_table(rows, right={1, 2, 4, 5, 6, 7}, rule=True)
 
 
 def plot_reports(reports: list[LayerReport], path: Path) -> None:
     """Draw the table as a heat map: a row per layer, a column per measure, coloured by the gap (0 = best known,
-    1 = random) and annotated with the value; write a PNG (matplotlib, Agg backend)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError("--plot needs matplotlib: `pip install matplotlib` (or thomson[train])") from err
+    1 = random) and annotated with the value; write a PNG (matplotlib, its own Agg canvas)."""
+    fig = figure(2.0 + 1.6 * len(MEASURES), 1.2 + 0.42 * max(len(reports), 1), purpose="--plot")
+    ax = fig.add_subplot()
     gaps = np.array([[np.nan if r.measures[k].gap is None else r.measures[k].gap for k in MEASURES] for r in reports])
-    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * len(MEASURES), 1.2 + 0.42 * max(len(reports), 1)))
     image = ax.imshow(np.clip(gaps, 0.0, 1.5), cmap="viridis_r", vmin=0.0, vmax=1.5, aspect="auto")
     for i, r in enumerate(reports):
         for j, key in enumerate(MEASURES):
@@ -122,4 +108,3 @@ def plot_reports(reports: list[LayerReport], path: Path) -> None:
     ax.set_title("uniformity per layer (value in each cell)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from thomson._optional import figure
 from thomson.solve import OBJECTIVES, SolveResult, solve
-
-HELP = "find N points on the sphere S^(D-1) minimizing the Riesz/log energy, or best separated (Tammes) or covering"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,16 +121,9 @@ def _save(result: SolveResult, path: Path) -> None:
 
 def plot_solution(result: SolveResult, path: Path) -> None:
     """Draw ``result``: the points on the sphere (D = 3) or a histogram of pairwise angles, and the value per
-    iteration of the best start; write a PNG (matplotlib, Agg backend)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError("--plot needs matplotlib: `pip install matplotlib` (or thomson[train])") from err
+    iteration of the best start; write a PNG (matplotlib, its own Agg canvas)."""
+    fig = figure(11, 4.8, purpose="--plot")
     points = result.points.numpy()
-    fig = plt.figure(figsize=(11, 4.8))
     if result.dim == 3:
         ax = fig.add_subplot(1, 2, 1, projection="3d")
         u, v = np.mgrid[0 : 2 * math.pi : 40j, 0 : math.pi : 20j]
@@ -160,4 +152,3 @@ def plot_solution(result: SolveResult, path: Path) -> None:
         twin.set_ylabel("|value − final|", color="C2")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "train one model with a regularizer (papers' recipes via --config/--recipe), resumable, DDP via torchrun"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from thomson.train.config import add_config_arguments

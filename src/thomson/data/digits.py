@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from thomson._optional import require
 from thomson.data.dataset import Dataset
 from thomson.data.subset import stratified_subset, subset_size
 
@@ -28,11 +29,7 @@ def load_digits(*, train_size: int | None = None, train_fraction: float | None =
         >>> ds.train_x.shape, ds.test_x.shape, ds.num_classes
         (torch.Size([100, 1, 8, 8]), torch.Size([899, 1, 8, 8]), 10)
     """
-    try:
-        from sklearn.datasets import load_digits as sklearn_digits
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("the digits data set needs scikit-learn: pip install 'thomson[train]'") from error
-    bunch = sklearn_digits()
+    bunch = require("sklearn.datasets", extra="train", purpose="the digits data set").load_digits()
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.long)
     test = stratified_subset(y, 899, TEST_SEED)

@@ -9,7 +9,7 @@ from torch import Tensor
 from thomson.distributed.ring import sharded_pair_sum
 from thomson.distributed.sampled import sampled_pair_mean
 from thomson.engine import SAMPLINGS, Estimate, Sampling, pair_count
-from thomson.functional.energy import REDUCTIONS, Reduction, energy_terms
+from thomson.functional.riesz import REDUCTIONS, Reduction, energy_terms
 from thomson.kernels import Metric
 
 

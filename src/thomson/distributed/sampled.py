@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 from thomson.distributed.shards import Shards, gather_shards
-from thomson.engine.rows import row_block_sums
+from thomson.engine.chosen_rows import row_block_sums
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, draw_pairs, draw_rows, pairs_estimate, rows_stderr
 from thomson.engine.streaming import tile_rows
 from thomson.functional.rows import as_rows

@@ -24,17 +24,18 @@ streaming pass is too costly (10⁵–10⁶ rows).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from torch import Tensor
 
-from thomson.engine.rows import row_sums
+from thomson._validate import one_of
+from thomson.engine.chosen_rows import row_sums
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
-from thomson.engine.streaming import streaming_pairwise_sum, tile_rows
+from thomson.engine.streaming import GRAM_BLOCK, block_rows, streaming_pairwise_sum, tile_rows
 from thomson.kernels import Kernel
 
 Backend = Literal["auto", "dense", "streaming"]
-BACKENDS: tuple[Backend, ...] = ("auto", "dense", "streaming")
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 
 
 def pair_count(n: int, half_space: bool = False) -> int:
@@ -57,8 +58,7 @@ def pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, backend
         >>> round(float(pairwise_sum(x, Riesz(s=2))), 6)  # 3 pairs × 1/2
         1.5
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    one_of("backend", backend, BACKENDS)
     if x.dim() < 2:
         raise ValueError(f"x must have shape [..., N, D], got shape {tuple(x.shape)}")
     n, d = x.shape[-2:]
@@ -68,10 +68,12 @@ def pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, backend
 
 __all__ = [
     "BACKENDS",
+    "GRAM_BLOCK",
     "SAMPLINGS",
     "Backend",
     "Estimate",
     "Sampling",
+    "block_rows",
     "pair_count",
     "pairwise_sum",
     "row_sums",

@@ -18,16 +18,17 @@ The estimate is differentiable (once): its gradient is an unbiased estimate of t
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import torch
 from torch import Tensor
 
-from thomson.engine.rows import row_sums
+from thomson._validate import integer, one_of
+from thomson.engine.chosen_rows import row_sums
 from thomson.kernels import Kernel
 
 Sampling = Literal["rows", "pairs"]
-SAMPLINGS: tuple[Sampling, ...] = ("rows", "pairs")
+SAMPLINGS: tuple[Sampling, ...] = get_args(Sampling)
 
 
 class Estimate(NamedTuple):
@@ -68,10 +69,8 @@ def sampled_pair_mean(
         >>> bool(abs(est.value - exact) < 4 * est.stderr), bool(est.stderr < 0.01 * exact)
         (True, True)
     """
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be a positive int, got {samples!r}")
+    one_of("sampling", sampling, SAMPLINGS)
+    integer("samples", samples, low=1)
     n = x.shape[0]
     m = 2 * n if half_space else n
     zero = x.new_zeros(())

@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
+from thomson._validate import integer
 from thomson.kernels import Kernel
 
 CPU_TILE = 512
@@ -46,6 +47,16 @@ CPU_TILE_SMALL_D = 256
 
 GPU_TILE = 4096
 """Rows per tile on an accelerator: large enough that each matrix product fills the device."""
+
+
+GRAM_BLOCK = 1 << 22
+"""Cosines held at once by the scans that form whole rows of the Gram matrix (the closest pair of
+:func:`~thomson.functional.min_separation` and of the solver's ``min_angle``, ``thomson inspect``'s mean |cos|)."""
+
+
+def block_rows(n: int) -> int:
+    """Rows of the Gram matrix of ``n`` rows that such a scan forms at once: ``GRAM_BLOCK // n``, at least 1."""
+    return max(1, GRAM_BLOCK // n)
 
 
 def tile_rows(device: torch.device, d: int = 64) -> int:
@@ -215,7 +226,6 @@ def streaming_pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = Fals
     *batch, n, d = x.shape
     if tile is None:
         tile = tile_rows(x.device, d)
-    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
-        raise ValueError(f"tile must be a positive int, got {tile!r}")
+    integer("tile", tile, low=1)
     total: Tensor = _PairwiseSum.apply(x.reshape(math.prod(batch), n, d), kernel, half_space, tile)  # type: ignore[no-untyped-call]
     return total.reshape(batch)

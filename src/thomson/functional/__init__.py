@@ -2,7 +2,6 @@
 
 from thomson.engine import Estimate
 from thomson.functional.covering import covering
-from thomson.functional.energy import hyperspherical_energy
 from thomson.functional.estimate import estimate_energy
 from thomson.functional.gram import gram_logdet
 from thomson.functional.minibatch import minibatch_class_energy
@@ -14,6 +13,7 @@ from thomson.functional.orthogonality import (
     spectral_isometry,
 )
 from thomson.functional.polarization import polarization, relaxed_polarization
+from thomson.functional.riesz import hyperspherical_energy
 from thomson.functional.rows import as_rows, normalize_rows
 from thomson.functional.separation import mean_min_angle, min_separation
 

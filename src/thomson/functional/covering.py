@@ -7,9 +7,9 @@ import math
 import torch
 from torch import Tensor
 
-from thomson.functional.directions import directions
+from thomson._validate import real
 from thomson.functional.polarization import pole_cosines
-from thomson.functional.rows import as_rows
+from thomson.functional.rows import as_rows, unit_rows
 
 MHC_GAMMA = 10.0
 """γ of the Sphere-Uniformity code's soft minimum."""
@@ -45,10 +45,9 @@ def covering(
         >>> bool(s[0] > s[1])  # a face centre is a hole; a vertex is covered
         True
     """
-    if not (math.isfinite(gamma) and gamma > 0.0):
-        raise ValueError(f"gamma must be a finite number > 0, got {gamma!r}")
+    real("gamma", gamma, low=0.0, strict=True)
     with torch.autocast(x.device.type, enabled=False):
-        unit = directions(as_rows(x), reference=reference)
+        unit = unit_rows(as_rows(x), reference=reference)
         return soft_distance(pole_cosines(unit, poles, half_space=half_space, reference=reference), gamma=gamma)
 
 

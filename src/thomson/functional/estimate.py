@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from thomson._validate import one_of
 from thomson.engine import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
-from thomson.functional.energy import energy_terms
+from thomson.functional.riesz import energy_terms
 from thomson.kernels import Metric
 
 
@@ -54,8 +55,7 @@ def estimate_energy(
         >>> bool(abs(est.value - hyperspherical_energy(w)) < 4 * est.stderr)
         True
     """
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    one_of("sampling", sampling, SAMPLINGS)
     with torch.autocast(x.device.type, enabled=False):
         unit, kernel, factor = energy_terms(x, s, metric, reference=reference, eps=eps)
         value, stderr = sampled_pair_mean(

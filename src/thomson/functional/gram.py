@@ -7,8 +7,8 @@ import math
 import torch
 from torch import Tensor
 
-from thomson.functional.directions import directions
-from thomson.functional.rows import as_rows
+from thomson._validate import real
+from thomson.functional.rows import as_rows, unit_rows
 from thomson.kernels import Gaussian
 
 MGD_JITTER = 1e-6
@@ -55,13 +55,11 @@ def gram_logdet(
         >>> round(float(gram_logdet(x)), 6), round(math.log((1 + 1e-6) ** 2 - math.exp(-4)), 6)
         (-0.018483, -0.018483)
     """
-    if not (math.isfinite(bandwidth) and bandwidth > 0.0):
-        raise ValueError(f"bandwidth must be a finite number > 0, got {bandwidth!r}")
-    if not (math.isfinite(jitter) and jitter > 0.0):
-        raise ValueError(f"jitter must be a finite number > 0, got {jitter!r}")
+    real("bandwidth", bandwidth, low=0.0, strict=True)
+    real("jitter", jitter, low=0.0, strict=True)
     with torch.autocast(x.device.type, enabled=False):
         rows = as_rows(x)
-        unit = directions(rows.double(), reference=reference)
+        unit = unit_rows(rows.double(), reference=reference)
         c = unit @ unit.T
         kernel = Gaussian(width=bandwidth * bandwidth)
         eye = jitter * torch.eye(rows.shape[0], dtype=c.dtype, device=c.device)

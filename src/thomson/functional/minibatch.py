@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
+from thomson._validate import one_of
 from thomson.engine import pairwise_sum, row_sums
-from thomson.functional.energy import energy_terms
+from thomson.functional.riesz import energy_terms
 from thomson.kernels import Metric
 
 Against = Literal["all", "batch"]
-AGAINST: tuple[Against, ...] = ("all", "batch")
+AGAINST: tuple[Against, ...] = get_args(Against)
 
 
 def minibatch_class_energy(
@@ -53,8 +54,7 @@ def minibatch_class_energy(
         >>> round(float(minibatch_class_energy(w, torch.tensor([3, 3, 7]))), 6)
         0.5
     """
-    if against not in AGAINST:
-        raise ValueError(f"against must be one of {AGAINST}, got {against!r}")
+    one_of("against", against, AGAINST)
     if not isinstance(labels, Tensor) or labels.dim() != 1 or labels.is_floating_point() or labels.is_complex():
         raise ValueError("labels must be a 1-D integer tensor of class indices")
     with torch.autocast(weight.device.type, enabled=False):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-from thomson.functional.directions import directions
-from thomson.functional.energy import riesz_kernel
-from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows
+from thomson._validate import real
+from thomson.functional.riesz import riesz_kernel
+from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows, unit_rows
 
 
 def polarization(
@@ -44,10 +42,9 @@ def polarization(
         >>> polarization(x, torch.tensor([[0.0, 1.0], [1.0, 1.0]]), s=2)  # 1/2 at the weakest point (±e₂)
         tensor([0.5000, 1.0000])
     """
-    if not math.isfinite(s):
-        raise ValueError(f"s must be a finite real number, got {s!r}")
+    real("s", s)
     with torch.autocast(x.device.type, enabled=False):
-        unit = directions(as_rows(x), reference=reference)
+        unit = unit_rows(as_rows(x), reference=reference)
         cosines = pole_cosines(unit, poles, half_space=half_space, reference=reference)
         return potential(cosines, s=s, reference=reference)
 

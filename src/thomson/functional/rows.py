@@ -1,4 +1,9 @@
-"""Turning a tensor of vectors into the rows the energies work on: shape checks, precision, normalization."""
+"""Rows: the ``[N, D]`` matrix of ``N`` items (a layer's neurons) in ``D`` dimensions that every energy works on.
+
+One module for the word: :func:`as_rows` checks a tensor given as rows, :func:`weight_rows` takes the rows of a
+layer's weight ``[N, ...]``, :func:`normalize_rows` scales rows to unit length, and :func:`unit_rows` does it the
+way the hyperspherical-uniformity objectives (and their reference code) do.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,26 @@ def as_rows(x: Tensor, name: str = "x") -> Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
+def weight_rows(weight: Tensor, owner: str = "the objective") -> Tensor:
+    """The rows ``weight.flatten(1)`` of a layer's weight ``[N, ...]``: one row per neuron (output unit or channel).
+
+    Raises ValueError for a tensor with fewer than 2 dims (biases and norm scales have no neurons to spread),
+    naming ``owner``, and TypeError for anything but a tensor.
+
+    Example:
+        >>> weight_rows(torch.zeros(64, 3, 3, 3)).shape   # a conv weight: 64 neurons in D = 27
+        torch.Size([64, 27])
+    """
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{owner} needs a weight tensor, got {type(weight).__name__}")
+    if weight.dim() < 2:
+        raise ValueError(
+            f"{owner} needs a weight with neurons on dim 0 and at least 2 dims, got {tuple(weight.shape)}; "
+            "biases and norm scales are not regularized"
+        )
+    return weight.flatten(1)
+
+
 def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE_EPS) -> Tensor:
     """Scale each row to unit length.
 
@@ -41,6 +66,25 @@ def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE
                 [0.0000, 0.0000]])
     """
     return _NormalizeRows.apply(x, reference, eps)  # type: ignore[no-any-return, no-untyped-call]
+
+
+def unit_rows(x: Tensor, *, reference: bool = False) -> Tensor:
+    """The rows of ``x`` scaled to unit length, or as the Sphere-Uniformity reference code scales them.
+
+        default:    u_i = x_i / |x_i|                                   (a zero row stays zero)
+        reference:  u_i = y_i / sqrt(|y_i|² + ε),  y_i = x_i / sqrt(|x_i|² + ε),  ε = 1e-4
+
+    The reference code normalizes the neurons (its ``norm``) and divides by the norms once more inside its
+    cosine (``cal``), so there ``|u_i| < 1`` and every cosine ``|u_iᵀu_j| < 1``. MHS, MHP, MHC and MGD take their
+    rows this way; MHE's reference mode normalizes once (:func:`normalize_rows` with ``reference=True``).
+
+    Example:
+        >>> unit_rows(torch.tensor([[3.0, 4.0]]))
+        tensor([[0.6000, 0.8000]])
+    """
+    if reference:
+        return normalize_rows(normalize_rows(x, reference=True), reference=True)
+    return normalize_rows(x)
 
 
 def _row_scale(x: Tensor, reference: bool, eps: float) -> Tensor:

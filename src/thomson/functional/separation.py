@@ -7,16 +7,13 @@ import math
 import torch
 from torch import Tensor
 
-from thomson.engine import BACKENDS, Backend, pairwise_sum
-from thomson.functional.directions import directions
-from thomson.functional.rows import as_rows, normalize_rows
+from thomson._validate import one_of, real
+from thomson.engine import BACKENDS, Backend, block_rows, pairwise_sum
+from thomson.functional.rows import as_rows, normalize_rows, unit_rows
 from thomson.kernels import Gaussian
 
 MMA_CLAMP = 0.99999
 """MMA's cosine clamp (Wang et al.'s code): angles stay in ``[0.0045, π - 0.0045]``, ``arccos`` has a finite slope."""
-
-_CHUNK = 1 << 22
-"""Cosines held at once while searching for the closest pair (rows per chunk = _CHUNK // N)."""
 
 
 def min_separation(
@@ -64,16 +61,14 @@ def min_separation(
         >>> float(min_separation(square))  # neighbours at 90°: d² = 2
         2.0
     """
-    if not (math.isfinite(temperature) and temperature >= 0.0):
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    real("temperature", temperature, low=0.0)
+    one_of("backend", backend, BACKENDS)
     with torch.autocast(x.device.type, enabled=False):
         rows = as_rows(x)
         n = rows.shape[0]
         if n == 0 or (n == 1 and not half_space):
             return rows.sum() * 0.0
-        unit = directions(rows, reference=reference)
+        unit = unit_rows(rows, reference=reference)
         smallest, pairs = _closest_pairs(unit.detach(), half_space, all_ties=reference and temperature == 0.0)
         if temperature > 0.0:
             kernel = Gaussian(width=temperature, shift=max(smallest, 0.0))
@@ -96,9 +91,9 @@ def min_separation(
 def _closest_pairs(unit: Tensor, half_space: bool, *, all_ties: bool) -> tuple[float, Tensor]:
     """The smallest ``d²`` among the pairs (see :func:`min_separation`) and index pairs ``(i, j)`` attaining it:
     the first one found, or all of them. ``j == i`` stands for a row and its negation (half space only).
-    Works in chunks of rows so that memory stays ``O(_CHUNK)``."""
+    Works in blocks of :func:`~thomson.engine.block_rows` rows, so memory stays ``O(GRAM_BLOCK)``."""
     n = unit.shape[0]
-    step = max(1, _CHUNK // n)
+    step = block_rows(n)
     cols = torch.arange(n, device=unit.device)
     best = torch.tensor(math.inf, dtype=unit.dtype, device=unit.device)
     found: list[Tensor] = []

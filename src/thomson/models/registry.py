@@ -1,4 +1,8 @@
-"""Build a model of this package by name, for the command line and config files."""
+"""Models of this package by name, for the command line and config files: the registry :data:`MODELS` and
+:func:`build_model`.
+
+Register a builder ``(num_classes, input_shape, **options) -> nn.Module`` with ``@MODELS.register("name")``.
+"""
 
 from __future__ import annotations
 
@@ -11,39 +15,45 @@ from torch import nn
 from thomson.models.cnn9 import CNN9
 from thomson.models.mlp import MLP
 from thomson.models.resnet import ResNet, ResNet18
+from thomson.registry import Registry
+
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+"""Model name → builder ``(num_classes, input_shape, **options) -> nn.Module``."""
 
 
+def _image(name: str, shape: Sequence[int]) -> Sequence[int]:
+    if len(shape) != 3:
+        raise ValueError(f"model {name!r} needs image inputs (channels, height, width), got {tuple(shape)}")
+    return shape
+
+
+@MODELS.register("mlp")
 def _mlp(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
     return MLP(math.prod(shape), num_classes, **options)
 
 
+@MODELS.register("cnn9")
 def _cnn9(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
-    if tuple(shape[1:]) != (32, 32):
+    if tuple(_image("cnn9", shape)[1:]) != (32, 32):
         raise ValueError(f"cnn9 needs 32×32 images (its fc6 is a 4×4 conv on the last map), got input {tuple(shape)}")
     return CNN9(num_classes, in_channels=shape[0], **options)
 
 
 def _resnet(depth: int) -> Callable[..., nn.Module]:
     def build(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
-        return ResNet(depth, num_classes, in_channels=shape[0], **options)
+        return ResNet(depth, num_classes, in_channels=_image(f"resnet{depth}", shape)[0], **options)
 
+    build.__qualname__ = f"_resnet{depth}"
     return build
 
 
+for _depth in (20, 32, 56, 110):
+    MODELS.add(f"resnet{_depth}", _resnet(_depth))
+
+
+@MODELS.register("resnet18")
 def _resnet18(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
-    return ResNet18(num_classes, in_channels=shape[0], **options)
-
-
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "mlp": _mlp,
-    "cnn9": _cnn9,
-    "resnet20": _resnet(20),
-    "resnet32": _resnet(32),
-    "resnet56": _resnet(56),
-    "resnet110": _resnet(110),
-    "resnet18": _resnet18,
-}
-"""Model name → builder ``(num_classes, input_shape, **options) -> nn.Module``."""
+    return ResNet18(num_classes, in_channels=_image("resnet18", shape)[0], **options)
 
 
 def build_model(name: str, num_classes: int, input_shape: Sequence[int], **options: Any) -> nn.Module:
@@ -53,7 +63,8 @@ def build_model(name: str, num_classes: int, input_shape: Sequence[int], **optio
     are keyword arguments of the model's class (e.g. ``hidden=[256, 256]`` for the MLP).
 
     Args:
-        name: one of :data:`MODELS` (case-insensitive): ``mlp``, ``cnn9``, ``resnet20/32/56/110``, ``resnet18``.
+        name: one of :data:`MODELS` (case-insensitive): ``mlp``, ``cnn9``, ``resnet20/32/56/110``, ``resnet18``;
+            or an import path ``module:builder``.
         num_classes: outputs.
         input_shape: one input's shape, e.g. ``(64,)`` or ``(3, 32, 32)``.
         options: keyword arguments of the model.
@@ -62,12 +73,9 @@ def build_model(name: str, num_classes: int, input_shape: Sequence[int], **optio
         >>> build_model("mlp", 10, (64,), hidden=[32]).classifier
         Linear(in_features=32, out_features=10, bias=True)
     """
-    builder = MODELS.get(name.lower())
-    if builder is None:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
-    if builder is not _mlp and len(input_shape) != 3:
-        raise ValueError(f"model {name!r} needs image inputs (channels, height, width), got {tuple(input_shape)}")
+    builder = MODELS.get(name)
     try:
-        return builder(num_classes, tuple(input_shape), **options)
+        model: nn.Module = builder(num_classes, tuple(input_shape), **options)
     except TypeError as error:  # an option the model does not take
         raise ValueError(f"bad option for model {name!r}: {error}") from error
+    return model

@@ -1,14 +1,39 @@
-"""Objectives: modules holding an objective's hyperparameters and auxiliary state, callable on a weight."""
+"""Objectives: modules holding an objective's hyperparameters and auxiliary state, callable on a weight.
+
+Each is registered by name (:mod:`thomson.objectives.registry`), so ``create_objective("mhe")``, ``thomson train
+--reg mhe`` and the contract tests find it.
+"""
 
 from thomson.objectives.base import Objective
 from thomson.objectives.comhe import CoMHE
+from thomson.objectives.mc import MC
 from thomson.objectives.mgd import MGD
 from thomson.objectives.mhc import MHC
 from thomson.objectives.mhe import MHE
 from thomson.objectives.mhp import MHP
 from thomson.objectives.mhs import MHS
 from thomson.objectives.mma import MMA
-from thomson.objectives.orthogonality import DSO, MC, SO, SRIP
+from thomson.objectives.registry import OBJECTIVES, create_objective, list_objectives, register_objective
 from thomson.objectives.rmhp import RMHP
+from thomson.objectives.so import DSO, SO
+from thomson.objectives.srip import SRIP
 
-__all__ = ["DSO", "MC", "MGD", "MHC", "MHE", "MHP", "MHS", "MMA", "RMHP", "SO", "SRIP", "CoMHE", "Objective"]
+__all__ = [
+    "DSO",
+    "MC",
+    "MGD",
+    "MHC",
+    "MHE",
+    "MHP",
+    "MHS",
+    "MMA",
+    "OBJECTIVES",
+    "RMHP",
+    "SO",
+    "SRIP",
+    "CoMHE",
+    "Objective",
+    "create_objective",
+    "list_objectives",
+    "register_objective",
+]

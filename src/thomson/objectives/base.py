@@ -7,6 +7,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from thomson import _deprecation
+
 LearningRate = float | Callable[[], float]
 """The learning rate of an objective's own inner steps (projections, poles): a number, or a function of nothing
 returning the current one, e.g. ``lambda: opt.param_groups[0]["lr"]`` to follow the network's optimizer."""
@@ -66,12 +68,4 @@ class Objective(nn.Module):
         )
 
 
-def rows_of(weight: Tensor, objective: str) -> Tensor:
-    """``weight.flatten(1)``: one row per neuron, with a clear error for tensors that have no neurons."""
-    if not isinstance(weight, Tensor) or weight.dim() < 2:
-        shape = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
-        raise ValueError(
-            f"{objective} needs a weight with neurons on dim 0 and at least 2 dims, got {shape}; "
-            "biases and norm scales are not regularized"
-        )
-    return weight.flatten(1)
+__getattr__ = _deprecation.moved("thomson.objectives.base", {"rows_of": "thomson.functional.rows:weight_rows"})

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
 
-from thomson.functional.rows import as_rows, normalize_rows
-from thomson.objectives.base import LearningRate, Objective, rows_of
+from thomson._validate import current_rate, integer, learning_rate, one_of, real
+from thomson._validate import seed as checked_seed
+from thomson.functional.rows import as_rows, normalize_rows, weight_rows
+from thomson.objectives.base import LearningRate, Objective
 from thomson.objectives.mhe import MHE
+from thomson.objectives.registry import register_objective
 
 Projection = Literal["random", "angle", "adversarial", "group"]
-PROJECTIONS: tuple[Projection, ...] = ("random", "angle", "adversarial", "group")
+PROJECTIONS: tuple[Projection, ...] = get_args(Projection)
 
 
 _DEFAULT_DIM: dict[Projection, int] = {"random": 40, "angle": 30, "adversarial": 30, "group": 30}
@@ -27,6 +30,7 @@ _FIXED_STREAM = 2**63 - 1  # the draw used outside training; training draws use 
 _MASK64 = 2**64 - 1
 
 
+@register_objective("comhe")
 class CoMHE(Objective):
     """Compressive MHE: the energy of a layer's neurons after projecting them to a few dimensions.
 
@@ -122,8 +126,7 @@ class CoMHE(Objective):
         reference: bool = False,
     ) -> None:
         super().__init__()
-        if projection not in PROJECTIONS:
-            raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
+        one_of("projection", projection, PROJECTIONS)
         learned = projection in _LEARNED
         for name, value, applies in (
             ("num_projections", num_projections, projection == "random"),
@@ -134,16 +137,16 @@ class CoMHE(Objective):
             if value is not None and not applies:
                 raise ValueError(f"{name} does not apply to projection={projection!r}; leave it out")
         self.projection: Projection = projection
-        self.dim = _checked_int("dim", _DEFAULT_DIM[projection] if dim is None else dim, minimum=1)
-        self.num_projections = _checked_int("num_projections", 20 if num_projections is None else num_projections, 1)
-        self.inner_steps = _checked_int(
-            "inner_steps", _DEFAULT_STEPS.get(projection, 0) if inner_steps is None else inner_steps, 0
+        self.dim = integer("dim", _DEFAULT_DIM[projection] if dim is None else dim, low=1)
+        self.num_projections = integer("num_projections", 20 if num_projections is None else num_projections, low=1)
+        self.inner_steps = integer(
+            "inner_steps", _DEFAULT_STEPS.get(projection, 0) if inner_steps is None else inner_steps, low=0
         )
-        self.inner_lr: LearningRate = REFERENCE_INNER_LR if inner_lr is None else inner_lr
-        if not callable(self.inner_lr):
-            _checked_rate("inner_lr", self.inner_lr)
-        self.inner_weight_decay = _checked_rate(
-            "inner_weight_decay", REFERENCE_INNER_WEIGHT_DECAY if inner_weight_decay is None else inner_weight_decay
+        self.inner_lr: LearningRate = learning_rate("inner_lr", REFERENCE_INNER_LR if inner_lr is None else inner_lr)
+        self.inner_weight_decay = real(
+            "inner_weight_decay",
+            REFERENCE_INNER_WEIGHT_DECAY if inner_weight_decay is None else inner_weight_decay,
+            low=0.0,
         )
         if base is None:
             base = MHE(s=2, half_space=True, reference=reference)
@@ -155,15 +158,13 @@ class CoMHE(Objective):
         self.classifier_coef = base.classifier_coef
         if seed is None:
             seed = int(torch.randint(0, 2**62, ()))
-        self._seed = _checked_int("seed", seed, minimum=0)
-        if self._seed >= 2**63:
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        self._seed = checked_seed("seed", seed)
         self._draws = 0
         self.register_buffer("seed", torch.tensor(self._seed, dtype=torch.long))
         self.register_buffer("draws", torch.tensor(0, dtype=torch.long))
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        n, d = rows_of(weight, "CoMHE").shape
+        n, d = weight_rows(weight, "CoMHE").shape
         if classifier or d <= self.dim or n < 2:
             return self._base(weight, layer, classifier=classifier)
         rows = as_rows(weight.flatten(1), "weight")
@@ -184,7 +185,7 @@ class CoMHE(Objective):
             >>> torch.allclose(comhe.projected_energy(w, rotation), comhe.base(w))
             True
         """
-        rows = as_rows(rows_of(weight, "CoMHE"), "weight")
+        rows = as_rows(weight_rows(weight, "CoMHE"), "weight")
         p = projections[None] if projections.dim() == 2 else projections
         if p.dim() != 3 or p.shape[-1] != rows.shape[1]:
             raise ValueError(
@@ -246,8 +247,7 @@ class CoMHE(Objective):
         return p - lr * grad
 
     def _inner_lr(self) -> float:
-        lr = float(self.inner_lr()) if callable(self.inner_lr) else self.inner_lr
-        return _checked_rate("inner_lr (the value returned by the function)", lr)
+        return current_rate("inner_lr", self.inner_lr)
 
     def _draw(self, shape: tuple[int, ...], like: Tensor, *, fixed: bool) -> Tensor:
         """N(0, 1) entries of ``shape`` on ``like``'s device and dtype: the next draw of the stream, or the
@@ -316,15 +316,3 @@ def _mix(seed: int, stream: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
     return (x ^ (x >> 31)) >> 1
-
-
-def _checked_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _checked_rate(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)

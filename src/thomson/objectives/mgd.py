@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson._validate import real
 from thomson.functional.gram import MGD_JITTER, gram_logdet
-from thomson.objectives._checks import real
-from thomson.objectives.base import Objective, rows_of
+from thomson.functional.rows import weight_rows
+from thomson.objectives.base import Objective
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mgd")
 class MGD(Objective):
     """Maximum Gram determinant: make a layer's neurons span the largest volume in a Gaussian feature space.
 
@@ -56,7 +59,7 @@ class MGD(Objective):
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         return -gram_logdet(
-            rows_of(weight, "MGD"),
+            weight_rows(weight, "MGD"),
             bandwidth=self.bandwidth,
             jitter=self.jitter,
             half_space=self.half_space and not classifier,

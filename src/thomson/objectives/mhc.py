@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson._validate import real
 from thomson.functional.covering import MHC_GAMMA, soft_distance
-from thomson.objectives._checks import real
 from thomson.objectives.base import LearningRate
 from thomson.objectives.poles import PoleGame
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mhc")
 class MHC(PoleGame):
     """Minimum hyperspherical covering: shrink the largest hole among a layer's neurons.
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 from torch import Tensor
 
+from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
-from thomson.functional.energy import hyperspherical_energy, riesz_kernel
+from thomson.functional.riesz import hyperspherical_energy, riesz_kernel
+from thomson.functional.rows import weight_rows
 from thomson.kernels import Metric
-from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.base import Objective
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mhe")
 class MHE(Objective):
     """Minimum hyperspherical energy of a layer's neurons: the mean Riesz ``s``-energy of their directions.
 
@@ -56,12 +58,9 @@ class MHE(Objective):
         backend: Backend = "auto",
     ) -> None:
         super().__init__()
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
-            raise ValueError(f"s must be a finite real number, got {s!r}")
-        riesz_kernel(float(s), metric, reference=reference, eps=eps)  # validates metric and eps
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        self.s = float(s)
+        self.s = real("s", s)
+        riesz_kernel(self.s, metric, reference=reference, eps=eps)  # validates metric and eps
+        one_of("backend", backend, BACKENDS)
         self.metric: Metric = metric
         self.half_space = bool(half_space)
         self.reference = bool(reference)
@@ -73,7 +72,7 @@ class MHE(Objective):
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         return hyperspherical_energy(
-            rows_of(weight, "MHE"),
+            weight_rows(weight, "MHE"),
             self.s,
             metric=self.metric,
             half_space=self.half_space and not classifier,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson._validate import real
 from thomson.functional.polarization import potential
-from thomson.objectives._checks import real
 from thomson.objectives.base import LearningRate
 from thomson.objectives.poles import PoleGame
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mhp")
 class MHP(PoleGame):
     """Maximum hyperspherical polarization: raise the potential of a layer's neurons at its weakest point.
 

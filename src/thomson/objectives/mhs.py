@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
+from thomson.functional.rows import weight_rows
 from thomson.functional.separation import min_separation
-from thomson.objectives._checks import real
-from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.base import Objective
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mhs")
 class MHS(Objective):
     """Maximum hyperspherical separation: push apart the two closest neurons of a layer.
 
@@ -54,8 +57,7 @@ class MHS(Objective):
         backend: Backend = "auto",
     ) -> None:
         super().__init__()
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        one_of("backend", backend, BACKENDS)
         self.temperature = real("temperature", temperature, low=0.0)
         self.half_space = bool(half_space)
         self.reference = bool(reference)
@@ -63,7 +65,7 @@ class MHS(Objective):
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         return -min_separation(
-            rows_of(weight, "MHS"),
+            weight_rows(weight, "MHS"),
             temperature=self.temperature,
             half_space=self.half_space and not classifier,
             reference=self.reference,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from thomson.functional.rows import weight_rows
 from thomson.functional.separation import mean_min_angle
-from thomson.objectives.base import Objective, rows_of
+from thomson.objectives.base import Objective
+from thomson.objectives.registry import register_objective
 
 
+@register_objective("mma")
 class MMA(Objective):
     """Minimal-angle maximization: raise every neuron's angle to its nearest neighbour.
 
@@ -34,7 +37,7 @@ class MMA(Objective):
         self.reference = bool(reference)
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        return -mean_min_angle(rows_of(weight, "MMA"), reference=self.reference)
+        return -mean_min_angle(weight_rows(weight, "MMA"), reference=self.reference)
 
     def extra_repr(self) -> str:
         return f"reference={self.reference}"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from thomson.functional.directions import directions
+from thomson._validate import current_rate, integer, learning_rate, real
 from thomson.functional.polarization import pole_cosines
-from thomson.functional.rows import as_rows, normalize_rows
-from thomson.objectives._checks import count, real
-from thomson.objectives.base import LearningRate, Objective, rows_of
+from thomson.functional.rows import as_rows, normalize_rows, unit_rows, weight_rows
+from thomson.objectives.base import LearningRate, Objective
 
 POLE_WARMUP = 100
 """Default mode: steps the poles take when they are created, so that they start at a weak point, not at random."""
@@ -58,11 +57,9 @@ class PoleGame(Objective):
     ) -> None:
         super().__init__()
         self.half_space = bool(half_space)
-        self.poles = count("poles", poles, low=1)
-        self.inner_steps = count("inner_steps", inner_steps, low=0)
-        self.inner_lr: LearningRate = (
-            inner_lr if callable(inner_lr) else real("inner_lr", inner_lr, low=0.0, strict=True)
-        )
+        self.poles = integer("poles", poles, low=1)
+        self.inner_steps = integer("inner_steps", inner_steps, low=0)
+        self.inner_lr: LearningRate = learning_rate("inner_lr", inner_lr)
         self.momentum = real("momentum", momentum, low=0.0, high=1.0)
         self.weight_decay = real("weight_decay", weight_decay, low=0.0)
         self.reference = bool(reference)
@@ -73,7 +70,7 @@ class PoleGame(Objective):
         raise NotImplementedError
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        rows = as_rows(rows_of(weight, type(self).__name__))
+        rows = as_rows(weight_rows(weight, type(self).__name__))
         half_space = self.half_space and not classifier
         shape = (self.poles, rows.shape[1])
         steps = 0
@@ -91,7 +88,7 @@ class PoleGame(Objective):
                 f"needs {shape}; give each weight its own layer= name"
             )
         with torch.autocast(rows.device.type, enabled=False):
-            unit = directions(rows, reference=self.reference)
+            unit = unit_rows(rows, reference=self.reference)
             if self.training and torch.is_grad_enabled():
                 steps += self.inner_steps
             if steps > 0:
@@ -104,7 +101,7 @@ class PoleGame(Objective):
         self, unit: Tensor, poles: Tensor, buffer: Tensor, half_space: bool, classifier: bool, steps: int
     ) -> None:
         """The poles' inner steps: momentum SGD ascending ``scale · Σ_k L_k - (wd/2)|v|²``, in place."""
-        lr = float(self.inner_lr() if callable(self.inner_lr) else self.inner_lr)
+        lr = current_rate("inner_lr", self.inner_lr)
         scale = (self.classifier_coef if classifier else self.coef) if self.reference else 1.0
         for _ in range(steps):
             v = poles.detach().requires_grad_(True)

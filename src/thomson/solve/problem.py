@@ -1,16 +1,26 @@
-"""What the solver needs of an objective: a local search from a start, and which direction is better."""
+"""What the solver needs of a problem (a local search from a start, and which direction is better), and the
+registry of problems by name.
+
+A problem is registered with a factory ``(s, n, dim) -> Problem`` that checks the arguments it depends on:
+
+>>> sorted(PROBLEMS.names())
+['covering', 'log', 'riesz', 'separation']
+"""
 
 from __future__ import annotations
 
-import math
-from typing import Literal, Protocol
+from collections.abc import Callable
+from typing import Literal, Protocol, get_args
 
 from torch import Tensor
 
+from thomson._validate import real
+from thomson.registry import Registry
 from thomson.solve.lbfgs import LocalRun
 
 ObjectiveName = Literal["riesz", "log", "separation", "covering"]
-OBJECTIVES: tuple[ObjectiveName, ...] = ("riesz", "log", "separation", "covering")
+OBJECTIVES: tuple[ObjectiveName, ...] = get_args(ObjectiveName)
+"""The problems built into the solver (the names of :data:`PROBLEMS` unless the user registers more)."""
 
 
 class Problem(Protocol):
@@ -25,29 +35,25 @@ class Problem(Protocol):
     def local_search(self, x0: Tensor, max_iter: int) -> LocalRun: ...
 
 
-def make_problem(objective: ObjectiveName, s: float | None, n: int, dim: int) -> Problem:
-    """The :class:`Problem` for ``objective`` (validated here, naming the offending argument)."""
-    # imported here: the separation and covering problems import scipy lazily, the energies never need it
-    from thomson.solve.covering import CoveringProblem
-    from thomson.solve.energy import EnergyProblem
-    from thomson.solve.separation import SeparationProblem
+ProblemFactory = Callable[[float | None, int, int], Problem]
+"""``(s, n, dim) -> Problem``: builds a problem for ``n`` points in ``R^dim`` (raises ValueError on arguments it
+cannot take)."""
 
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s)):
-        raise ValueError(f"s must be a finite real number, got {s!r}")
-    if objective == "riesz":
-        return EnergyProblem(1.0 if s is None else float(s))
-    if objective == "log":
-        if s not in (None, 0):
-            raise ValueError(f"objective='log' is the s = 0 energy; leave s unset, got s={s!r}")
-        return EnergyProblem(0.0)
+PROBLEMS: Registry[ProblemFactory] = Registry("objective")
+"""The solver's problems by name (``objective=`` of :func:`thomson.solve`)."""
+
+
+def without_exponent(objective: str, s: float | None) -> None:
+    """Refuse a Riesz exponent for a problem that has none."""
     if s is not None:
         raise ValueError(f"s applies to objective='riesz' only, got s={s!r} with objective={objective!r}")
-    if objective == "separation":
-        return SeparationProblem()
-    if n < dim + 1:
-        raise ValueError(
-            f"objective='covering' needs n >= dim + 1 points (fewer leave a hemisphere uncovered), got n={n}, dim={dim}"
-        )
-    return CoveringProblem()
+
+
+def make_problem(objective: str, s: float | None, n: int, dim: int) -> Problem:
+    """The :class:`Problem` registered as ``objective``, built for these arguments (validated, naming the
+    offending one)."""
+    if objective not in PROBLEMS:
+        raise ValueError(f"objective must be one of {tuple(sorted(PROBLEMS.names()))}, got {objective!r}")
+    if s is not None:
+        real("s", s)
+    return PROBLEMS.get(objective)(s, n, dim)

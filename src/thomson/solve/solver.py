@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import torch
 
+from thomson._validate import integer, real
 from thomson.solve.lbfgs import LocalRun
 from thomson.solve.problem import ObjectiveName, make_problem
 from thomson.solve.result import HIT_RTOL, SolveResult, StartKind
@@ -77,14 +78,11 @@ def solve(
         49.165253
     """
     for name, value, low in (("n", n, 2), ("dim", dim, 2), ("restarts", restarts, 0), ("max_iter", max_iter, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    if time_limit is not None and not time_limit > 0:
-        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    if isinstance(hop, bool) or not isinstance(hop, (int, float)) or not 0.0 <= hop < 10.0:
-        raise ValueError(f"hop must be a number in [0, 10), got {hop!r}")
+        integer(name, value, low=low)
+    integer("seed", seed)
+    if time_limit is not None:
+        real("time_limit", time_limit, low=0.0, strict=True)
+    real("hop", hop, low=0.0, high=10.0)
     problem = make_problem(objective, s, n, dim)
     sym = symmetric_start(n, dim) if symmetric else None
     if sym is None and restarts == 0:

@@ -1,9 +1,8 @@
 """Training and comparison: the papers' recipe, a resumable loop with DDP, grids of runs, reports and plots."""
 
-from thomson.train.config import TrainConfig, make_config
+from thomson.train.config import TrainConfig, available_objectives, build_objective, make_config
 from thomson.train.loop import RunResult, fit
 from thomson.train.recipe import RECIPES, step_lr
-from thomson.train.regularizers import available_objectives, build_objective
 
 __all__ = [
     "RECIPES",

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thomson.train.config import RESULT_NEUTRAL, TrainConfig, parse_options
+from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules, parse_options
 from thomson.train.loop import SUMMARY, fit
 from thomson.train.plots import plot_comparison
-from thomson.train.regularizers import build_objective
-from thomson.train.report import Cell, Comparison, format_table, summarize, write_results
+from thomson.train.report import Cell, Comparison, format_comparison, summarize, write_results
 from thomson.train.runlog import LOG, read_log
 
 DEFAULT_GRID = ("none", "mhe", "mhe:half_space=true", "comhe:projection=random", "mhs", "mgd", "so")
@@ -31,7 +30,8 @@ _LIFTED = ("coef", "classifier_coef")  # grid options that are Regularizer coeff
 
 @dataclass(frozen=True)
 class GridEntry:
-    """One regularizer of the grid, written ``NAME[:KEY=VALUE,...]`` (e.g. ``mhe:s=0,half_space=true``).
+    """One regularizer of the grid, written ``NAME[:KEY=VALUE,...]`` (e.g. ``mhe:s=0,half_space=true``); ``NAME``
+    may be an import path ``module:Class`` (``mypackage.objectives:Spread:coef=0.1``).
 
     ``coef=`` and ``classifier_coef=`` set the regularizer's coefficients; the other options go to the
     objective. The spec string is the entry's label in the report.
@@ -50,6 +50,9 @@ class GridEntry:
     @classmethod
     def parse(cls, spec: str) -> GridEntry:
         name, _, rest = spec.strip().partition(":")
+        head, colon, tail = rest.partition(":")
+        if re.fullmatch(r"[A-Za-z_]\w*", head) and ("." in name or head[0].isupper()):  # NAME is module:Class
+            name, rest = f"{name}:{head}", tail if colon else ""
         if not name:
             raise ValueError(f"a grid entry must read NAME[:KEY=VALUE,...], got {spec!r}")
         items = [item for item in re.split(r",(?![^\[]*\])", rest) if item.strip()]
@@ -135,7 +138,7 @@ def compare(
         echo: where progress lines go (None: silent). Default ``print``.
 
     Returns:
-        The :class:`~thomson.train.report.Comparison`; ``format_table`` of it is the terminal table.
+        The :class:`~thomson.train.report.Comparison`; ``format_comparison`` of it is the terminal table.
 
     Example:
         >>> import tempfile
@@ -153,6 +156,7 @@ def compare(
     baseline = labels[0] if baseline is None else baseline
     if baseline not in labels:
         raise ValueError(f"baseline {baseline!r} is not a grid entry; entries: {labels}")
+    import_modules(base.imports)
     for entry in entries:  # fail before any training on an unknown name or a bad option
         build_objective(entry.reg, entry.options)
     out = Path(out)
@@ -213,5 +217,5 @@ def compare(
     write_results(comparison, out)
     if plots:
         plot_comparison(comparison, out)
-    (out / "table.txt").write_text(format_table(comparison) + "\n")
+    (out / "table.txt").write_text(format_comparison(comparison) + "\n")
     return comparison

@@ -1,22 +1,30 @@
-"""``TrainConfig``: every setting of a training run, from defaults, a recipe, a TOML file and command-line flags."""
+"""``TrainConfig``: every setting of a training run, from defaults, a recipe, a TOML file and command-line flags;
+and the run's objective from its name (:func:`build_objective`)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import sys
 import types
 import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from thomson import _deprecation
+from thomson._optional import require
+from thomson.objectives import Objective
+from thomson.objectives.registry import OBJECTIVES, list_objectives
+from thomson.registry import name_key
 from thomson.train.recipe import RECIPES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    tomllib = require("tomli", extra="train", purpose="reading TOML configs on Python 3.10")
 
 
 def _f(default: Any, help: str) -> Any:
@@ -53,9 +61,17 @@ class TrainConfig:
         default_factory=dict, metadata=_options("keyword option of the data loader", "data-opt")
     )
     data_seed: int | None = _f(None, "seed of the training subset; default: seed")
-    reg: str = _f("none", "regularizer: none or an objective of thomson by name (mhe, comhe, mhs, ...)")
+    reg: str = _f("none", "regularizer: none, a registered objective (mhe, comhe, mhs, ...) or module:Class")
     reg_options: dict[str, Any] = field(
         default_factory=dict, metadata=_options("keyword option of the objective", "reg-opt")
+    )
+    imports: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "modules to import first, e.g. ones that register objectives, models or data sets (repeatable)",
+            "flag": "import",
+            "metavar": "MODULE",
+        },
     )
     coef: float | None = _f(None, "hidden-layer coefficient; default: the objective's paper value")
     classifier_coef: float | None = _f(None, "classifier coefficient; default: the objective's paper value")
@@ -109,9 +125,73 @@ class TrainConfig:
 
 
 RESULT_NEUTRAL = frozenset(
-    {"steps", "eval_every", "log_every", "checkpoint_every", "eval_batch_size", "device", "threads", "progress", "out"}
+    {
+        "steps",
+        "eval_every",
+        "log_every",
+        "checkpoint_every",
+        "eval_batch_size",
+        "device",
+        "threads",
+        "progress",
+        "out",
+        "imports",
+    }
 )
-"""Fields that do not change the trained weights (``steps`` only extends a run): a resumed run may change them."""
+"""Fields that do not change the trained weights (``steps`` only extends a run; ``imports`` only finds code): a
+resumed run may change them."""
+
+NONE = "none"
+"""The ``reg`` of a run without a regularizer (the baseline)."""
+
+
+def import_modules(modules: Sequence[str]) -> None:
+    """Import ``modules`` (a config's ``imports``), so that what they register is available by name."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ValueError(f"cannot import {module!r} (imports / --import): {error}") from error
+
+
+def build_objective(
+    name: str, options: dict[str, Any] | None = None, *, lr: Callable[[], float] | None = None
+) -> Objective | None:
+    """The objective ``name`` built with ``options`` as keyword arguments, or None for ``"none"``.
+
+    ``name`` is a registered objective (:func:`thomson.list_objectives`; case-insensitive, ``-`` and ``_``
+    ignored) or an import path ``module:Class``. Objectives that take an ``inner_lr`` (inner steps on
+    projections or poles) follow the network's learning rate ``lr`` unless the options set it, as in the
+    reference code.
+
+    Args:
+        name: ``"none"``, a registered name, e.g. ``"mhe"``, or ``"package.module:ClassName"``.
+        options: keyword arguments of the class, e.g. ``{"s": 2, "half_space": True, "reference": True}``.
+        lr: the network's current learning rate, for ``inner_lr``. Default None.
+
+    Example:
+        >>> build_objective("MHE", {"s": 0, "half_space": True})
+        MHE(s=0, metric='euclidean', half_space=True, reference=False)
+        >>> build_objective("none") is None
+        True
+    """
+    options = dict(options or {})
+    if name_key(name) == NONE:
+        if options:
+            raise ValueError(f"regularizer 'none' takes no options, got {sorted(options)}")
+        return None
+    if ":" not in name and name not in OBJECTIVES:
+        raise ValueError(f"unknown regularizer {name!r}; available: {', '.join([NONE, *list_objectives()])}")
+    objective: Objective = OBJECTIVES.create(name, kind="regularizer", **options)
+    if lr is not None and hasattr(objective, "inner_lr") and "inner_lr" not in options:
+        setattr(objective, "inner_lr", lr)  # noqa: B010 — inner steps (projections, poles) follow the network's learning rate
+    return objective
+
+
+def available_objectives() -> dict[str, type[Objective]]:
+    """Deprecated: the registered objectives, name → class; use :func:`thomson.list_objectives`."""
+    _deprecation.warn("thomson.train.available_objectives() is thomson.list_objectives()")
+    return {name: OBJECTIVES.get(name) for name in list_objectives()}
 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
@@ -210,15 +290,17 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ..
     """Add ``--config FILE`` and one flag per :class:`TrainConfig` field (a flag overrides the file)."""
     parser.add_argument("--config", metavar="FILE", help="TOML file of TrainConfig fields (flags override it)")
     group = parser.add_argument_group("run settings (override the config file)")
+    hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
         if f.name in skip:
             continue
         is_options = f.name.endswith("_options")
+        repeatable = is_options or hints[f.name] == list[str]
         group.add_argument(
             _flag(f),
             dest=f"cfg_{f.name}",
-            action="append" if is_options else "store",
-            metavar="KEY=VALUE" if is_options else f.name.upper(),
+            action="append" if repeatable else "store",
+            metavar="KEY=VALUE" if is_options else f.metadata.get("metavar", f.name.upper()),
             help=f"{f.metadata['help']} (default: {f.default if f.default is not dataclasses.MISSING else '{}'})",
         )
 
@@ -233,6 +315,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
             continue
         if f.name.endswith("_options"):
             out[f.name] = parse_options(raw)
+        elif hints[f.name] == list[str]:  # repeatable, each value may be a comma-separated list
+            out[f.name] = [item.strip() for value in raw for item in value.split(",") if item.strip()]
         elif typing.get_origin(hints[f.name]) is list:
             text = raw.strip()
             out[f.name] = parse_value(text if text.startswith("[") else f"[{text}]")

@@ -17,16 +17,16 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from thomson._optional import optional
 from thomson.data import BatchOrder, Dataset, load_dataset
 from thomson.models import build_model
 from thomson.regularizer import Regularizer
 from thomson.train.checkpoint import CHECKPOINT, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from thomson.train.config import RESULT_NEUTRAL, TrainConfig
-from thomson.train.distributed import Distributed, setup_distributed
-from thomson.train.energy import layer_energies, layer_sizes, simplex_bound
+from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules
+from thomson.train.ddp import ProcessGroup, join_process_group
+from thomson.train.layer_energy import layer_energies, layer_sizes, simplex_bound
 from thomson.train.loss import smoothed_cross_entropy
 from thomson.train.recipe import step_lr
-from thomson.train.regularizers import build_objective
 from thomson.train.runlog import RunLog
 
 SUMMARY = "summary.json"
@@ -93,7 +93,7 @@ def _seed_everything(seed: int) -> None:
 
 
 def _evaluate(
-    model: nn.Module, dataset: Dataset, env: Distributed, config: TrainConfig
+    model: nn.Module, dataset: Dataset, env: ProcessGroup, config: TrainConfig
 ) -> tuple[float, float, dict[str, float]]:
     """Test accuracy, test loss (summed over the processes' shares) and the per-layer energies."""
     model.eval()
@@ -123,15 +123,12 @@ def _check_same_run(saved: dict[str, Any], config: TrainConfig, where: str) -> N
         )
 
 
-def _progress(config: TrainConfig, env: Distributed, start: int) -> Any:
+def _progress(config: TrainConfig, env: ProcessGroup, start: int) -> Any:
     show = (sys.stderr.isatty() if config.progress is None else config.progress) and env.is_main
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional
-        show = False
-    if not show:
+    tqdm = optional("tqdm.auto") if show else None  # tqdm is optional: no bar without it
+    if tqdm is None:
         return None
-    return tqdm(total=config.steps, initial=start, desc=config.out_dir.name, leave=False, dynamic_ncols=True)
+    return tqdm.tqdm(total=config.steps, initial=start, desc=config.out_dir.name, leave=False, dynamic_ncols=True)
 
 
 def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
@@ -164,16 +161,17 @@ def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
         >>> result.completed, 0 <= result.test_acc <= 1, sorted(result.energy_final)
         (True, True, ['classifier.weight', 'features.0.weight'])
     """
-    env = setup_distributed(config.device)
+    env = join_process_group(config.device)
     try:
         return _fit(config, env, resume)
     finally:
         env.close()
 
 
-def _fit(config: TrainConfig, env: Distributed, resume: bool) -> RunResult:
+def _fit(config: TrainConfig, env: ProcessGroup, resume: bool) -> RunResult:
     if config.threads is not None:
         torch.set_num_threads(config.threads)
+    import_modules(config.imports)
     out = config.out_dir
     checkpoint_path = out / CHECKPOINT
     if not resume and checkpoint_path.exists():

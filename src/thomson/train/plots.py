@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from thomson._optional import figure
 from thomson.train.report import Comparison
 
 PLOTS = ("accuracy.png", "energy_curves.png", "energy_final.png")
@@ -14,9 +15,7 @@ PLOTS = ("accuracy.png", "energy_curves.png", "energy_final.png")
 
 
 def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
+    return figure(width, height, purpose="the comparison's plots", layout="constrained")
 
 
 def _grid(n: int) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thomson import _deprecation, _table
 from thomson.train.stats import Interval, mean_interval
 
 
@@ -110,7 +111,7 @@ def _short(layer: str) -> str:
     return layer.removesuffix(".weight")
 
 
-def format_table(comparison: Comparison) -> str:
+def format_comparison(comparison: Comparison) -> str:
     """The terminal report: accuracy table, then final per-layer energies with their init values and bounds.
 
     Accuracies in %, ``mean ± std`` over seeds, the t-interval of the mean, and the paired difference to the
@@ -124,10 +125,7 @@ def format_table(comparison: Comparison) -> str:
         f"{level} t-intervals · Δ = paired difference to {comparison.baseline!r} (same seeds)"
     )
     width = max(11, *(len(r.label) for r in comparison.rows))
-    lines = [header, ""]
-    lines.append(
-        f"{'regularizer':<{width}}  {'accuracy':>14}  {level + ' interval':>16}  {'Δ ' + level:>24}  {'time/run':>8}"
-    )
+    accuracy = [("regularizer", "accuracy", f"{level} interval", f"Δ {level}", "time/run")]
     for r in comparison.rows:
         acc = f"{_pct(r.accuracy.mean)} ± {_pct(r.accuracy.std)}"
         interval = f"[{_pct(r.accuracy.low)}, {_pct(r.accuracy.high)}]"
@@ -136,21 +134,32 @@ def format_table(comparison: Comparison) -> str:
         else:
             d = r.difference
             diff = f"{_pct(d.mean, True)} [{_pct(d.low, True)}, {_pct(d.high, True)}]"
-        lines.append(f"{r.label:<{width}}  {acc:>14}  {interval:>16}  {diff:>24}  {r.wall_time:>7.1f}s")
-    lines += ["", "final hyperspherical energy per layer (full-space s=2 MHE, mean over seeds; lower = more uniform)"]
-    names = [_short(k) for k in comparison.layers]
-    sizes = [f"{comparison.sizes[k][0]}×{comparison.sizes[k][1]}" for k in comparison.layers]
-    col = max(9, *(len(n) for n in names), *(len(s) for s in sizes))
-    lines.append(f"{'':<{width}}  " + "  ".join(f"{n:>{col}}" for n in names))
-    lines.append(f"{'(N×D)':<{width}}  " + "  ".join(f"{s:>{col}}" for s in sizes))
-    lines.append(
-        f"{'at init':<{width}}  " + "  ".join(f"{comparison.energy_init[k]:>{col}.4f}" for k in comparison.layers)
+        accuracy.append((r.label, acc, interval, diff, f"{r.wall_time:.1f}s"))
+    layers = comparison.layers
+    energy = [
+        ("", *(_short(k) for k in layers)),
+        ("(N×D)", *(f"{comparison.sizes[k][0]}×{comparison.sizes[k][1]}" for k in layers)),
+    ]
+    energy.append(("at init", *(f"{comparison.energy_init[k]:.4f}" for k in layers)))
+    energy += [(r.label, *(f"{r.energy_final[k]:.4f}" for k in layers)) for r in comparison.rows]
+    energy.append(("simplex bound", *(f"{comparison.energy_bound[k]:.4f}" for k in layers)))
+    col = max(9, *(len(cell) for row in energy[:2] for cell in row[1:]))
+    return "\n".join(
+        [
+            header,
+            "",
+            _table.format_table(accuracy, right={1, 2, 3, 4}, widths=(width, 14, 16, 24, 8)),
+            "",
+            "final hyperspherical energy per layer (full-space s=2 MHE, mean over seeds; lower = more uniform)",
+            _table.format_table(energy, right=range(1, len(layers) + 1), widths=(width, *[col] * len(layers))),
+        ]
     )
-    for r in comparison.rows:
-        lines.append(f"{r.label:<{width}}  " + "  ".join(f"{r.energy_final[k]:>{col}.4f}" for k in comparison.layers))
-    bound = comparison.energy_bound
-    lines.append(f"{'simplex bound':<{width}}  " + "  ".join(f"{bound[k]:>{col}.4f}" for k in comparison.layers))
-    return "\n".join(lines)
+
+
+def format_table(comparison: Comparison) -> str:
+    """Deprecated name of :func:`format_comparison`."""
+    _deprecation.warn("thomson.train.report.format_table is format_comparison")
+    return format_comparison(comparison)
 
 
 RESULTS_CSV = "results.csv"

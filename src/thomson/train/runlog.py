@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from thomson._optional import optional
+
 LOG = "log.jsonl"
 """The log's file name in a run's folder."""
 
@@ -61,12 +63,9 @@ class RunLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         kept = [r for r in read_log(self.path) if r["step"] <= resume_step] if resume_step is not None else []
         self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard is optional
-                return
-            self._tb = SummaryWriter(str(Path(folder) / "tb"), purge_step=resume_step)
+        board = optional("torch.utils.tensorboard") if tensorboard else None  # tensorboard is optional
+        if board is not None:
+            self._tb = board.SummaryWriter(str(Path(folder) / "tb"), purge_step=resume_step)
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record (non-finite numbers are written as null)."""

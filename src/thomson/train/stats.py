@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from thomson._optional import require
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -26,9 +28,8 @@ def t_quantile(p: float, df: int) -> float:
         >>> round(t_quantile(0.975, 2), 4)
         4.3027
     """
-    from scipy.stats import t
-
-    return float(t.ppf(p, df))
+    stats = require("scipy.stats", extra="train", purpose="the t-intervals of a comparison")
+    return float(stats.t.ppf(p, df))
 
 
 def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from thomson.functional import hyperspherical_energy
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
+from thomson.solve.problem import PROBLEMS
 
 
 def energy_and_gradient(x: Tensor, s: float) -> tuple[float, Tensor]:
@@ -45,3 +46,17 @@ class EnergyProblem:
 
     def local_search(self, x0: Tensor, max_iter: int) -> LocalRun:
         return minimize_on_spheres(lambda x: energy_and_gradient(x, self.s), x0, max_iter=max_iter)
+
+
+@PROBLEMS.register("riesz")
+def riesz_problem(s: float | None, n: int, dim: int) -> EnergyProblem:
+    """The Riesz ``s``-energy (default ``s = 1``, the Thomson problem)."""
+    return EnergyProblem(1.0 if s is None else float(s))
+
+
+@PROBLEMS.register("log")
+def log_problem(s: float | None, n: int, dim: int) -> EnergyProblem:
+    """The logarithmic energy, the ``s = 0`` member of the family."""
+    if s not in (None, 0):
+        raise ValueError(f"objective='log' is the s = 0 energy; leave s unset, got s={s!r}")
+    return EnergyProblem(0.0)

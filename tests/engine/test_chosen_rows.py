@@ -1,4 +1,4 @@
-"""Chosen rows against all rows (``thomson.engine.rows``) against brute-force loops and autograd."""
+"""Chosen rows against all rows (``thomson.engine.chosen_rows``) against brute-force loops and autograd."""
 
 from __future__ import annotations
 

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from helpers import as_tensor, icosahedron, octahedron
-from thomson.solve import separation
-from thomson.solve.separation import SeparationProblem, min_angle, polish
+from thomson.solve.separation_problem import SeparationProblem, min_angle, polish
 
 
 def test_min_angle_equals_brute_force() -> None:
@@ -23,7 +22,7 @@ def test_min_angle_equals_brute_force() -> None:
 def test_min_angle_in_blocks_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.randn(40, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     whole = min_angle(x)
-    monkeypatch.setattr(separation, "_BLOCK", 7 * 40)  # 7 rows per block, the last one short
+    monkeypatch.setattr("thomson.engine.streaming.GRAM_BLOCK", 7 * 40)  # 7 rows per block, the last one short
     assert min_angle(x) == whole
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
+from thomson._validate import one_of
 from thomson.engine import Backend, pair_count, pairwise_sum
 from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows
 from thomson.kernels import METRICS, Metric, Riesz
 
 Reduction = Literal["mean", "sum"]
-REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
+REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
 
 DEFAULT_EPS = 1e-6
 """Default-mode cosine contraction: cosines are scaled by ``1 - ε`` so no distance vanishes."""
@@ -21,8 +22,7 @@ DEFAULT_EPS = 1e-6
 
 def riesz_kernel(s: float, metric: Metric, *, reference: bool, eps: float | None) -> Riesz:
     """The pair kernel of :func:`hyperspherical_energy` for these arguments; validates them."""
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    one_of("metric", metric, METRICS)
     if eps is not None and not (eps >= 0 and (reference or eps < 1)):
         raise ValueError(f"eps must be >= 0 (and < 1 unless reference=True), got {eps!r}")
     if reference:
@@ -81,8 +81,7 @@ def hyperspherical_energy(
         >>> round(float(hyperspherical_energy(tetrahedron, s=1, reduction="sum", eps=0)), 9)  # 3·sqrt(6)/2
         3.674234614
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    one_of("reduction", reduction, REDUCTIONS)
     with torch.autocast(x.device.type, enabled=False):
         unit, kernel, factor = energy_terms(x, s, metric, reference=reference, eps=eps)
         total = factor * pairwise_sum(unit, kernel, half_space=half_space, backend=backend)

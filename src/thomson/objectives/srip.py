@@ -1,91 +1,21 @@
-"""Orthogonality baselines (Bansal et al., NeurIPS 2018): SO, DSO, MC and SRIP."""
+"""SRIP: spectral restricted isometry (Bansal et al., NeurIPS 2018), a baseline."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-from thomson.functional.orthogonality import (
-    double_soft_orthogonality,
-    mutual_coherence,
-    power_iteration,
-    soft_orthogonality,
-    spectral_isometry,
-)
-from thomson.functional.rows import as_rows
-from thomson.objectives._checks import count
-from thomson.objectives.base import Objective, rows_of
+from thomson._validate import integer
+from thomson.functional.orthogonality import power_iteration, spectral_isometry
+from thomson.functional.rows import as_rows, weight_rows
+from thomson.objectives.base import Objective
+from thomson.objectives.registry import register_objective
 
 SRIP_WARMUP = 15
 """Power steps taken when a layer's SRIP vector is created (as ``torch.nn.utils.spectral_norm``)."""
 
 
-class _Baseline(Objective):
-    """A baseline whose definition has no constant for a reference preset to change."""
-
-    def __init__(self, *, reference: bool = False) -> None:
-        super().__init__()
-        self.reference = bool(reference)  # accepted so that every objective takes reference=True
-
-
-class SO(_Baseline):
-    """Soft orthogonality: ``‖WWᵀ - I‖²_F`` on the raw rows (unit length and mutually orthogonal).
-
-    See :func:`thomson.functional.soft_orthogonality`. Coefficient 0.1 on every layer, the start of
-    Bansal et al.'s schedule (they decay it during training: pass ``coef=`` a function of the step).
-    ``reference=True`` changes nothing (the definition has no constants).
-
-    Example:
-        >>> import torch, thomson
-        >>> float(thomson.SO()(torch.eye(3, 5)))   # orthonormal rows
-        0.0
-    """
-
-    coef = 0.1
-    classifier_coef = 0.1
-
-    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        return soft_orthogonality(rows_of(weight, "SO"))
-
-
-class DSO(_Baseline):
-    """Double soft orthogonality: ``‖WWᵀ - I‖²_F + ‖WᵀW - I‖²_F`` on the raw rows.
-
-    Equal to ``2·SO + (D - N)`` (see :func:`thomson.functional.double_soft_orthogonality`): the same
-    gradient as SO with twice the coefficient. Coefficient 0.1, as SO.
-
-    Example:
-        >>> import torch, thomson
-        >>> float(thomson.DSO()(torch.eye(3)))
-        0.0
-    """
-
-    coef = 0.1
-    classifier_coef = 0.1
-
-    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        return double_soft_orthogonality(rows_of(weight, "DSO"))
-
-
-class MC(_Baseline):
-    """Mutual coherence: the largest ``|cos|`` between two neurons, ``‖ŴŴᵀ - I‖_∞``.
-
-    See :func:`thomson.functional.mutual_coherence`; the gradient reaches the most coherent pair only.
-    Coefficient 0.1, as SO.
-
-    Example:
-        >>> import torch, thomson
-        >>> round(float(thomson.MC()(torch.tensor([[1.0, 0.0], [0.6, 0.8]]))), 6)
-        0.6
-    """
-
-    coef = 0.1
-    classifier_coef = 0.1
-
-    def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        return mutual_coherence(rows_of(weight, "MC"))
-
-
+@register_objective("srip")
 class SRIP(Objective):
     """Spectral restricted isometry: ``σ_max(WWᵀ - I)`` by power iteration with a persistent vector.
 
@@ -117,11 +47,11 @@ class SRIP(Objective):
 
     def __init__(self, iterations: int = 1, *, reference: bool = False) -> None:
         super().__init__()
-        self.iterations = count("iterations", iterations, low=0)
+        self.iterations = integer("iterations", iterations, low=0)
         self.reference = bool(reference)
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
-        rows = as_rows(rows_of(weight, "SRIP"))
+        rows = as_rows(weight_rows(weight, "SRIP"))
         m = min(rows.shape)
         if self.reference:
             b = torch.rand(m, dtype=rows.dtype, device=rows.device)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from helpers import regular_simplex
-from thomson.train.energy import layer_energies, layer_sizes, simplex_bound
+from thomson.train.layer_energy import layer_energies, layer_sizes, simplex_bound
 
 
 def mean_s2_energy(x: list[list[float]]) -> float:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import as_tensor, octahedron
-from thomson.solve.energy import EnergyProblem, energy_and_gradient
+from thomson.solve.energy_problem import EnergyProblem, energy_and_gradient
 
 
 def analytic_gradient(x: np.ndarray, s: float) -> np.ndarray:

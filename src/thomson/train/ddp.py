@@ -11,7 +11,7 @@ from torch import nn
 
 
 @dataclass(frozen=True)
-class Distributed:
+class ProcessGroup:
     """This process's place in the run: ``rank`` of ``world`` processes, and its device."""
 
     rank: int
@@ -52,7 +52,7 @@ class Distributed:
             dist.destroy_process_group()
 
 
-def setup_distributed(device: str = "auto") -> Distributed:
+def join_process_group(device: str = "auto") -> ProcessGroup:
     """Join the process group described by torchrun's environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``),
     or describe a single process.
 
@@ -63,7 +63,7 @@ def setup_distributed(device: str = "auto") -> Distributed:
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. Default ``"auto"``.
 
     Example:
-        >>> setup_distributed("cpu").world   # outside torchrun
+        >>> join_process_group("cpu").world   # outside torchrun
         1
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -85,4 +85,4 @@ def setup_distributed(device: str = "auto") -> Distributed:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if target.type == "cuda" else "gloo")
         owns = True
-    return Distributed(rank, world, target, owns)
+    return ProcessGroup(rank, world, target, owns)

@@ -26,17 +26,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from thomson._optional import require
+from thomson.engine import block_rows
 from thomson.functional import normalize_rows
-from thomson.solve.energy import energy_and_gradient
+from thomson.solve.energy_problem import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
-from thomson.solve.optional import require_scipy
+from thomson.solve.problem import PROBLEMS, without_exponent
 from thomson.solve.slack import maximize_slack
 
 SCHEDULE = (32.0, 128.0, 512.0, 2048.0)
 """Riesz exponents of the continuation, in order."""
-
-_BLOCK = 1 << 22
-"""Cosines held at once by :func:`min_angle`."""
 
 NEAR = 1.3
 """Pairs closer than this multiple of the minimum angle enter the polish's constraints."""
@@ -55,7 +54,7 @@ def min_angle(x: Tensor) -> float:
     unit = normalize_rows(x.detach())
     n = unit.shape[0]
     best, i, j = -math.inf, 0, 1
-    rows = max(1, _BLOCK // n)
+    rows = block_rows(n)
     for start in range(0, n, rows):
         block = unit[start : start + rows] @ unit.T
         block[torch.arange(block.shape[0]), torch.arange(start, start + block.shape[0])] = -math.inf
@@ -79,6 +78,13 @@ def _log_energy_and_gradient(x: Tensor, s: float) -> tuple[float, Tensor]:
     if not 0.0 < value < math.inf:  # coincident points, or every term underflowed: not a usable step
         return math.inf, grad
     return math.log(value) / s, grad / (s * value)
+
+
+@PROBLEMS.register("separation")
+def separation_problem(s: float | None, n: int, dim: int) -> SeparationProblem:
+    """Maximize the minimum pair angle (no exponent)."""
+    without_exponent("separation", s)
+    return SeparationProblem()
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ def polish(x: Tensor, callback: Callable[[Tensor], None] | None = None, *, round
 
     Returns the better of ``x`` and the polished configuration (unit rows, ``x``'s dtype and device).
     """
-    optimize = require_scipy("optimize", "the separation (Tammes) polish")
+    optimize = require("scipy.optimize", extra="solve", purpose="the separation (Tammes) polish")
     best = normalize_rows(x.detach().to("cpu", torch.float64))
     best_angle = min_angle(best)
     n, d = best.shape

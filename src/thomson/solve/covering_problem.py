@@ -31,10 +31,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from thomson._optional import require
 from thomson.functional import normalize_rows
-from thomson.solve.energy import energy_and_gradient
+from thomson.solve.energy_problem import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
-from thomson.solve.optional import require_scipy
+from thomson.solve.problem import PROBLEMS, without_exponent
 from thomson.solve.slack import maximize_slack
 
 START_S = 1.0
@@ -43,7 +44,7 @@ START_S = 1.0
 
 def _facets(points: np.ndarray) -> np.ndarray:
     """Vertex indices ``[F, D]`` of the (triangulated) facets of the convex hull of ``points``."""
-    spatial = require_scipy("spatial", "the covering radius")
+    spatial = require("scipy.spatial", extra="solve", purpose="the covering radius")
     return np.asarray(spatial.ConvexHull(points).simplices)
 
 
@@ -62,7 +63,7 @@ def covering_radius(x: Tensor) -> float:
         54.73561
     """
     points = normalize_rows(x.detach().to("cpu", torch.float64)).numpy()
-    optimize = require_scipy("optimize", "the covering radius")
+    optimize = require("scipy.optimize", extra="solve", purpose="the covering radius")
     # distance from the origin to the hull: min |Σ λ_i x_i| over λ >= 0, Σ λ = 1 (the last row enforces the sum)
     weight = 1e3
     a = np.vstack([points.T, weight * np.ones(len(points))])
@@ -71,8 +72,20 @@ def covering_radius(x: Tensor) -> float:
     outside = float(np.linalg.norm(points.T @ (lam / lam.sum())))
     if outside > 1e-9:  # every point in an open hemisphere: the hole is beyond the equator
         return math.degrees(math.acos(-min(outside, 1.0)))
-    hull_offsets = -require_scipy("spatial", "the covering radius").ConvexHull(points).equations[:, -1]
+    spatial = require("scipy.spatial", extra="solve", purpose="the covering radius")
+    hull_offsets = -spatial.ConvexHull(points).equations[:, -1]
     return math.degrees(math.acos(min(max(float(hull_offsets.min()), -1.0), 1.0)))
+
+
+@PROBLEMS.register("covering")
+def covering_problem(s: float | None, n: int, dim: int) -> CoveringProblem:
+    """Minimize the covering radius; needs ``n >= dim + 1`` points (fewer leave a hemisphere uncovered)."""
+    without_exponent("covering", s)
+    if n < dim + 1:
+        raise ValueError(
+            f"objective='covering' needs n >= dim + 1 points (fewer leave a hemisphere uncovered), got n={n}, dim={dim}"
+        )
+    return CoveringProblem()
 
 
 @dataclass(frozen=True)
@@ -101,7 +114,7 @@ def polish(x: Tensor, callback: Callable[[Tensor], None] | None = None, *, round
 
     Returns the better of ``x`` and the polished configuration (unit rows, ``x``'s dtype and device).
     """
-    optimize = require_scipy("optimize", "the covering polish")
+    optimize = require("scipy.optimize", extra="solve", purpose="the covering polish")
     best = normalize_rows(x.detach().to("cpu", torch.float64))
     best_radius = covering_radius(best)
     n, d = best.shape

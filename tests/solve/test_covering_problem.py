@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import as_tensor, icosahedron, octahedron, tetrahedron
-from thomson.solve.covering import CoveringProblem, covering_radius, polish
+from thomson.solve.covering_problem import CoveringProblem, covering_radius, polish
 
 
 def sampled_covering_radius(x: np.ndarray, samples: int = 400_000) -> float:
