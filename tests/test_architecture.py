@@ -17,6 +17,7 @@ LAYERS = {
     "functional": 3,
     "objectives": 4,
     "layers": 5,
+    "distributed": 5,
     "regularizer": 5,
     "solve": 6,
     "models": 7,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
@@ -14,6 +14,9 @@ from torch.nn.utils import parametrize
 from thomson._validate import coefficient
 from thomson.layers import LAYER_TYPES, is_layer_weight
 from thomson.objectives.base import Objective
+
+if TYPE_CHECKING:
+    from torch.distributed import ProcessGroup
 
 Coef = float | Callable[[int], float]
 """A coefficient: a number, or a function of the step (warm-up, decay)."""
@@ -62,6 +65,11 @@ class Regularizer(nn.Module):
         classifier: ``"auto"`` (the last selected Linear), the name of a selected weight or module, or None
             for no classifier. Default ``"auto"``.
         check_finite: raise, naming the layer, when the value is not finite. Default True.
+        classifier_group: the process group across which the classifier's rows are sharded (a model-parallel
+            head: each rank's classifier holds its slice of the classes). The classifier's value is then the
+            exact objective of all ranks' rows, the same on every rank, and each rank gets the gradient of its
+            own rows (:func:`thomson.distributed.hyperspherical_energy`; every rank must call the regularizer).
+            Only objectives that are sums over pairs of rows (MHE) can be sharded. Default None (not sharded).
 
     Example:
         >>> import torch, thomson
@@ -87,6 +95,7 @@ class Regularizer(nn.Module):
         exclude: Selector | Sequence[Selector] | None = None,
         classifier: str | None = "auto",
         check_finite: bool = True,
+        classifier_group: ProcessGroup | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(model, nn.Module):
@@ -104,6 +113,20 @@ class Regularizer(nn.Module):
         targets = _select(_unwrap(model), include, exclude)
         self.classifier: str | None = _find_classifier(targets, classifier)
         self._targets = targets  # a plain list: the model's modules are not registered in the regularizer
+        self.classifier_group = classifier_group
+        if classifier_group is not None:
+            from thomson.distributed.objective import check_shardable  # loaded only for a sharded classifier
+
+            if not isinstance(classifier_group, torch.distributed.ProcessGroup):
+                raise TypeError(
+                    f"classifier_group must be a torch.distributed ProcessGroup, got {type(classifier_group).__name__}"
+                )
+            if self.classifier is None:
+                raise ValueError(
+                    "classifier_group is given but no classifier is selected; name the sharded classifier with "
+                    "classifier=... (or drop classifier_group)"
+                )
+            check_shardable(objective)
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self._last: dict[str, Tensor] = {}
 
@@ -128,7 +151,12 @@ class Regularizer(nn.Module):
             is_classifier = target.name == self.classifier
             weight = target.tensor()
             try:
-                value = self.objective(weight, layer=target.name, classifier=is_classifier)
+                if is_classifier and self.classifier_group is not None:
+                    from thomson.distributed.objective import sharded_objective
+
+                    value = sharded_objective(self.objective, weight, group=self.classifier_group)
+                else:
+                    value = self.objective(weight, layer=target.name, classifier=is_classifier)
             except (ValueError, TypeError, RuntimeError) as error:
                 raise _on_layer(error, type(self.objective).__name__, target.name, weight) from error
             values[target.name] = value.detach()

@@ -19,6 +19,47 @@ from thomson.engine.streaming import accumulator, pair_terms, tile_rows
 from thomson.kernels import Kernel
 
 
+def row_block_sums(
+    q: Tensor, x: Tensor, index: Tensor, weight: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool
+) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """Sums ``r_b = Σ_{j ≠ index_b} h(q_bᵀx_j)`` of the queries ``q: [B, D]`` against the rows ``x: [N, D]``.
+
+    ``index_b`` is the row of ``x`` that ``q_b`` is (no pair with itself; in half space the pair with its own
+    negation, ``f(-c_bb)``, is added), or any value outside ``[0, N)`` for a query that is not a row of ``x``.
+    Returns the sums ``[B]`` (accumulator precision) and, when ``grad``, the gradients of ``Σ_b w_b r_b`` with
+    respect to ``q`` and ``x`` (else None).
+    """
+    n, b = x.shape[0], q.shape[0]
+    rows = torch.arange(b, device=q.device)
+    sums = accumulator(b, q.device)
+    gq = torch.zeros_like(q) if grad else None
+    gx = torch.zeros_like(x) if grad else None
+    qw = q * weight.to(q.dtype).unsqueeze(1)
+    for j0 in range(0, n, tile):
+        xj = x[j0 : j0 + tile]
+        c = q @ xj.T
+        mine = (index >= j0) & (index < j0 + xj.shape[0])  # rows whose own row is in this tile
+        r, col = rows[mine], index[mine] - j0
+        self_c = c[r, col]
+        c[r, col] = 0.0  # a row with itself is no pair (f(1) may be infinite): zero, then take back
+        v, dv = pair_terms(kernel, c, half_space, grad)
+        sums += v.sum(1)
+        sums.index_add_(0, r, -v[r, col].to(sums.dtype))
+        fix = None if dv is None else -dv[r, col]
+        if half_space:  # the row against its own negation
+            self_value, self_slope = pair_terms(kernel, -self_c, False, fix is not None)
+            sums.index_add_(0, r, self_value.to(sums.dtype))
+            fix = None if fix is None or self_slope is None else fix - self_slope
+        if gq is not None and gx is not None and dv is not None and fix is not None:
+            gq.addmm_(dv, xj)
+            gx[j0 : j0 + tile].addmm_(dv.T, qw)
+            gq.index_add_(0, r, fix.unsqueeze(1) * xj[col])
+            gx.index_add_(0, index[mine], fix.unsqueeze(1) * qw[r])
+    if gq is not None:
+        gq.mul_(weight.to(q.dtype).unsqueeze(1))
+    return sums, gq, gx
+
+
 class _RowSums(torch.autograd.Function):
     """``(Σ_b w_b r_b, r)`` for ``q: [B, D]`` (``q_b = x[index_b]``), ``x: [N, D]``; differentiable in the total."""
 
@@ -34,35 +75,9 @@ class _RowSums(torch.autograd.Function):
         tile: int,
     ) -> tuple[Tensor, Tensor]:
         grad = bool(ctx.needs_input_grad[0] or ctx.needs_input_grad[1])  # type: ignore[attr-defined]
-        n, b = x.shape[0], q.shape[0]
-        rows = torch.arange(b, device=q.device)
-        sums = accumulator(b, q.device)
-        gq = torch.zeros_like(q) if grad else None
-        gx = torch.zeros_like(x) if grad else None
-        qw = q * weight.to(q.dtype).unsqueeze(1)
         with torch.autocast(q.device.type, enabled=False):
-            for j0 in range(0, n, tile):
-                xj = x[j0 : j0 + tile]
-                c = q @ xj.T
-                mine = (index >= j0) & (index < j0 + xj.shape[0])  # rows whose own row is in this tile
-                r, col = rows[mine], index[mine] - j0
-                self_c = c[r, col]
-                c[r, col] = 0.0  # a row with itself is no pair (f(1) may be infinite): zero, then take back
-                v, dv = pair_terms(kernel, c, half_space, grad)
-                sums += v.sum(1)
-                sums.index_add_(0, r, -v[r, col].to(sums.dtype))
-                fix = None if dv is None else -dv[r, col]
-                if half_space:  # the row against its own negation
-                    self_value, self_slope = pair_terms(kernel, -self_c, False, fix is not None)
-                    sums.index_add_(0, r, self_value.to(sums.dtype))
-                    fix = None if fix is None or self_slope is None else fix - self_slope
-                if gq is not None and gx is not None and dv is not None and fix is not None:
-                    gq.addmm_(dv, xj)
-                    gx[j0 : j0 + tile].addmm_(dv.T, qw)
-                    gq.index_add_(0, r, fix.unsqueeze(1) * xj[col])
-                    gx.index_add_(0, index[mine], fix.unsqueeze(1) * qw[r])
+            sums, gq, gx = row_block_sums(q, x, index, weight, kernel, half_space, tile, grad)
         if gq is not None and gx is not None:  # backward runs only when they were computed
-            gq.mul_(weight.to(q.dtype).unsqueeze(1))
             ctx.save_for_backward(gq, gx)
         sums_out = sums.to(q.dtype)
         ctx.mark_non_differentiable(sums_out)

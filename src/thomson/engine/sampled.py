@@ -77,26 +77,41 @@ def sampled_pair_mean(
     if m < 2:
         return Estimate(zero + 0.0 * x.sum(), zero)
     if sampling == "pairs":
-        return _pairs(x, kernel, samples, n, m, generator)
-    s = min(samples, n)
-    index = torch.randperm(n, generator=generator, device=x.device)[:s]
+        a, b = draw_pairs(m, samples, generator, x.device)
+        sign = torch.where((a >= n) ^ (b >= n), -1.0, 1.0).to(x.dtype)
+        return pairs_estimate(kernel.value(sign * (x[a % n] * x[b % n]).sum(1)))
+    index = draw_rows(n, samples, generator, x.device)
+    s = index.shape[0]
     weight = torch.full((s,), 1.0 / (s * (m - 1)), dtype=x.dtype, device=x.device)
     value, sums = row_sums(x, index, kernel, weight=weight, half_space=half_space)
-    means = sums / (m - 1)
+    return Estimate(value, rows_stderr(sums / (m - 1), n))
+
+
+def draw_rows(n: int, samples: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
+    """The rows of the ``"rows"`` estimator: ``min(samples, n)`` distinct indices in ``[0, n)``, uniform."""
+    return torch.randperm(n, generator=generator, device=device)[: min(samples, n)]
+
+
+def draw_pairs(m: int, samples: int, generator: torch.Generator | None, device: torch.device) -> tuple[Tensor, Tensor]:
+    """The pairs of the ``"pairs"`` estimator: ``samples`` pairs ``(a, b)`` of distinct points of ``[0, m)``, uniform
+    (with replacement). Point ``p`` of ``[x; -x]`` (``m = 2n``) is row ``p mod n``, negated when ``p >= n``, so that
+    a row against its own negation is drawn with the right frequency."""
+    a = torch.randint(m, (samples,), generator=generator, device=device)
+    b = torch.randint(m - 1, (samples,), generator=generator, device=device)  # among the m - 1 others
+    return a, b + (b >= a).long()
+
+
+def rows_stderr(means: Tensor, n: int) -> Tensor:
+    """Standard error of the ``"rows"`` estimate from the sampled rows' means ``[S]`` among ``n`` rows: with the
+    finite-population factor, 0 when every row was drawn, NaN from a single row."""
+    s = means.shape[0]
     if s == n:
-        return Estimate(value, zero)
-    stderr = means.std() / math.sqrt(s) * math.sqrt(1.0 - s / n) if s > 1 else zero + math.nan
-    return Estimate(value, stderr)
+        return means.new_zeros(())
+    return means.std() / math.sqrt(s) * math.sqrt(1.0 - s / n) if s > 1 else means.new_tensor(math.nan)
 
 
-def _pairs(x: Tensor, kernel: Kernel, samples: int, n: int, m: int, generator: torch.Generator | None) -> Estimate:
-    # Distinct points a != b of the m points, uniform: b is drawn among the m - 1 others. Point p is row p mod n,
-    # negated when p >= n (half space), so a row against its own negation is drawn with the right frequency.
-    a = torch.randint(m, (samples,), generator=generator, device=x.device)
-    b = torch.randint(m - 1, (samples,), generator=generator, device=x.device)
-    b = b + (b >= a).long()
-    sign = torch.where((a >= n) ^ (b >= n), -1.0, 1.0).to(x.dtype)
-    c = sign * (x[a % n] * x[b % n]).sum(1)
-    terms = kernel.value(c)
-    stderr = terms.detach().std() / math.sqrt(samples) if samples > 1 else x.new_tensor(math.nan)
+def pairs_estimate(terms: Tensor) -> Estimate:
+    """The ``"pairs"`` estimate from the sampled pairs' terms ``[S]``: their mean and its standard error."""
+    samples = terms.shape[0]
+    stderr = terms.detach().std() / math.sqrt(samples) if samples > 1 else terms.new_tensor(math.nan)
     return Estimate(terms.mean(), stderr)

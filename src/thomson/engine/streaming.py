@@ -20,6 +20,10 @@ derivatives, ``G = h'(C) X``), the fastest for small ``N``.
 Diagonal tiles set the cosines on their diagonal to 0 before the kernel sees them (a row with itself is no pair;
 ``f(1)`` may be infinite) and then remove exactly what those entries contributed, so that no tile is ever
 written after the kernel has returned (kernels may return views of their input).
+
+The walk is built from two entry points on blocks of rows, also used by schedules that hold the rows in several
+places (:mod:`thomson.distributed`): :func:`diagonal_block` (the pairs within one block, by symmetric tiles) and
+:func:`off_diagonal_block` (every pair between two blocks, with the gradients of either side).
 """
 
 from __future__ import annotations
@@ -78,47 +82,82 @@ def pair_terms(kernel: Kernel, c: Tensor, half_space: bool, grad: bool) -> tuple
     return value, slope
 
 
-def _walk(x: Tensor, kernel: Kernel, half_space: bool, tile: int, grad: bool) -> tuple[Tensor, Tensor | None]:
-    """Value ``[B]`` (in the accumulator's precision) and gradient ``[B, N, D]`` (or None) over ``x: [B, N, D]``."""
-    n = x.shape[1]
+def _pair_tile(
+    xi: Tensor, xj: Tensor, gi: Tensor | None, gj: Tensor | None, kernel: Kernel, half_space: bool, total: Tensor
+) -> None:
+    """Every pair of a row of ``xi`` and a row of ``xj`` (disjoint rows): ``total += a Σ h(C)``, and the gradients
+    ``gi += a h'(C) xj``, ``gj += a h'(C)ᵀ xi`` of those given."""
     a = 2.0 if half_space else 1.0
+    c = torch.bmm(xi, xj.mT)
+    v, dv = pair_terms(kernel, c, half_space, gi is not None or gj is not None)
+    total += v.sum((1, 2)) * a
+    if dv is not None:
+        if gi is not None:
+            gi.baddbmm_(dv, xj, alpha=a)
+        if gj is not None:
+            gj.baddbmm_(dv.mT, xi, alpha=a)
+
+
+def _diagonal_tile(xi: Tensor, gi: Tensor | None, kernel: Kernel, half_space: bool, total: Tensor) -> None:
+    """The pairs among the rows of ``xi`` (and, in half space, each row against its own negation)."""
+    a = 2.0 if half_space else 1.0
+    grad = gi is not None
+    c = torch.bmm(xi, xi.mT)
+    # The self cosines are no pair. Evaluate the kernel at 0 there (finite for every kernel of the library) and
+    # zero those terms, rather than subtract them (no cancellation).
+    self_c = c.diagonal(dim1=1, dim2=2).clone()
+    c.diagonal(dim1=1, dim2=2).zero_()
+    v, dv = pair_terms(kernel, c, half_space, grad)
+    v.diagonal(dim1=1, dim2=2).zero_()
+    total += v.sum((1, 2)) * (a / 2)
+    self_slope = None
+    if half_space:  # each row against its own negation
+        if grad:
+            self_value, self_slope = kernel.value_and_derivative(-self_c)
+        else:
+            self_value = kernel.value(-self_c)
+        total += self_value.sum(1)
+    if gi is not None and dv is not None:
+        # The derivative matrix's diagonal must be 0 (full space) or -f'(-c_ii) (half space).
+        if self_slope is None:
+            dv.diagonal(dim1=1, dim2=2).zero_()
+        else:
+            dv.diagonal(dim1=1, dim2=2).copy_(-self_slope)
+        gi.baddbmm_(dv, xi, alpha=a)
+
+
+def diagonal_block(x: Tensor, kernel: Kernel, half_space: bool, tile: int, g: Tensor | None) -> Tensor:
+    """``Σ_{i<j} h(x_iᵀx_j)`` within the rows of ``x: [B, N, D]`` by symmetric tiles: the value ``[B]`` (in the
+    accumulator's precision); its gradient is added to ``g: [B, N, D]`` when given."""
+    n = x.shape[1]
     total = accumulator(x.shape[0], x.device)
-    g = torch.zeros_like(x) if grad else None
     for i0 in range(0, n, tile):
         xi = x[:, i0 : i0 + tile]
         gi = None if g is None else g[:, i0 : i0 + tile]
-        for j0 in range(i0, n, tile):
-            xj = x[:, j0 : j0 + tile]
-            c = torch.bmm(xi, xj.mT)
-            if j0 != i0:
-                v, dv = pair_terms(kernel, c, half_space, grad)
-                total += v.sum((1, 2)) * a
-                if g is not None and gi is not None and dv is not None:
-                    gi.baddbmm_(dv, xj, alpha=a)
-                    g[:, j0 : j0 + tile].baddbmm_(dv.mT, xi, alpha=a)
-                continue
-            # Diagonal tile: the self cosines are no pair. Evaluate the kernel at 0 there (finite for every
-            # kernel of the library) and zero those terms, rather than subtract them (no cancellation).
-            self_c = c.diagonal(dim1=1, dim2=2).clone()
-            c.diagonal(dim1=1, dim2=2).zero_()
-            v, dv = pair_terms(kernel, c, half_space, grad)
-            v.diagonal(dim1=1, dim2=2).zero_()
-            total += v.sum((1, 2)) * (a / 2)
-            self_slope = None
-            if half_space:  # each row against its own negation
-                if grad:
-                    self_value, self_slope = kernel.value_and_derivative(-self_c)
-                else:
-                    self_value = kernel.value(-self_c)
-                total += self_value.sum(1)
-            if gi is not None and dv is not None:
-                # The derivative matrix's diagonal must be 0 (full space) or -f'(-c_ii) (half space).
-                if self_slope is None:
-                    dv.diagonal(dim1=1, dim2=2).zero_()
-                else:
-                    dv.diagonal(dim1=1, dim2=2).copy_(-self_slope)
-                gi.baddbmm_(dv, xi, alpha=a)
-    return total, g
+        _diagonal_tile(xi, gi, kernel, half_space, total)
+        for j0 in range(i0 + tile, n, tile):
+            gj = None if g is None else g[:, j0 : j0 + tile]
+            _pair_tile(xi, x[:, j0 : j0 + tile], gi, gj, kernel, half_space, total)
+    return total
+
+
+def off_diagonal_block(
+    x: Tensor, y: Tensor, kernel: Kernel, half_space: bool, tile: int, gx: Tensor | None, gy: Tensor | None
+) -> Tensor:
+    """``Σ_{i,j} h(x_iᵀy_j)`` over every pair of a row of ``x: [B, N, D]`` and a row of ``y: [B, M, D]``.
+
+    The block ``X Yᵀ`` of the Gram matrix of ``[x; y]`` (whose pair sum is ``diagonal_block(x)``,
+    ``diagonal_block(y)`` and this), by tiles of ``tile × tile`` cosines: the value ``[B]`` (in the accumulator's
+    precision); the gradients with respect to ``x`` and ``y`` are added to ``gx`` and ``gy``, those given.
+    """
+    n, m = x.shape[1], y.shape[1]
+    total = accumulator(x.shape[0], x.device)
+    for i0 in range(0, n, tile):
+        gi = None if gx is None else gx[:, i0 : i0 + tile]
+        for j0 in range(0, m, tile):
+            gj = None if gy is None else gy[:, j0 : j0 + tile]
+            _pair_tile(x[:, i0 : i0 + tile], y[:, j0 : j0 + tile], gi, gj, kernel, half_space, total)
+    return total
 
 
 def _graph_gradient(x: Tensor, kernel: Kernel, half_space: bool) -> Tensor:
@@ -145,8 +184,9 @@ class _PairwiseSum(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor, kernel: Kernel, half_space: bool, tile: int) -> Tensor:
+        g = torch.zeros_like(x) if ctx.needs_input_grad[0] else None  # type: ignore[attr-defined]
         with torch.autocast(x.device.type, enabled=False):
-            total, g = _walk(x, kernel, half_space, tile, grad=bool(ctx.needs_input_grad[0]))  # type: ignore[attr-defined]
+            total = diagonal_block(x, kernel, half_space, tile, g)
         ctx.save_for_backward(x)
         ctx.g, ctx.kernel, ctx.half_space, ctx.tile = g, kernel, half_space, tile  # type: ignore[attr-defined]
         return total.to(x.dtype)
@@ -159,7 +199,8 @@ class _PairwiseSum(torch.autograd.Function):
             if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
                 return grad_out[:, None, None] * _graph_gradient(x, ctx.kernel, ctx.half_space), None, None, None
             if g is None:  # a repeated backward: the gradient was handed over the first time
-                g = _walk(x.detach(), ctx.kernel, ctx.half_space, ctx.tile, grad=True)[1]
+                g = torch.zeros_like(x)
+                diagonal_block(x.detach(), ctx.kernel, ctx.half_space, ctx.tile, g)
         return g.mul_(grad_out[:, None, None]), None, None, None
 
 
