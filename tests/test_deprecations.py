@@ -45,3 +45,11 @@ def test_flags_that_did_nothing() -> None:
     assert float(so(torch.eye(3))) == 0.0
     with pytest.warns(DeprecationWarning, match="reference=not normalized"):
         assert thomson.RMHP(normalized=True).reference is False
+
+
+def test_comhe_projection_literal_is_projection_name() -> None:
+    from thomson.objectives.comhe import ProjectionName
+
+    with pytest.warns(DeprecationWarning, match="ProjectionName"):
+        from thomson.objectives.comhe import Projection  # type: ignore[attr-defined]
+    assert Projection is ProjectionName

@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import Tensor
 
+from thomson import _deprecation
 from thomson._validate import integer, learning_rate, one_of, real
 from thomson._validate import seed as checked_seed
 from thomson.functional.rows import as_rows, weight_rows
@@ -21,8 +22,8 @@ from thomson.objectives.projections import PROJECTIONS as KINDS
 from thomson.objectives.random_stream import RandomStream
 from thomson.objectives.registry import register_objective
 
-Projection = Literal["random", "angle", "adversarial", "group"]
-PROJECTIONS: tuple[Projection, ...] = get_args(Projection)
+ProjectionName = Literal["random", "angle", "adversarial", "group"]
+PROJECTIONS: tuple[ProjectionName, ...] = get_args(ProjectionName)
 """The projection kinds built in (the names of :data:`thomson.objectives.projections.PROJECTIONS`)."""
 
 REFERENCE_INNER_LR = 0.1
@@ -118,7 +119,7 @@ class CoMHE(Objective):
 
     def __init__(
         self,
-        projection: Projection = "random",
+        projection: ProjectionName = "random",
         dim: int | None = None,
         num_projections: int | None = None,
         base: Objective | None = None,
@@ -136,7 +137,7 @@ class CoMHE(Objective):
         for name, value in given.items():
             if value is not None and name not in self.strategy.options:
                 raise ValueError(f"{name} does not apply to projection={projection!r}; leave it out")
-        self.projection: Projection = projection
+        self.projection: ProjectionName = projection
         self.dim = integer("dim", self.strategy.default_dim if dim is None else dim, low=1)
         self.num_projections = integer("num_projections", 20 if num_projections is None else num_projections, low=1)
         self.inner_steps = integer(
@@ -228,3 +229,6 @@ class CoMHE(Objective):
     def extra_repr(self) -> str:
         parts = [f"projection={self.projection!r}", f"dim={self.dim}", *self.strategy.describe(self)]
         return ", ".join([*parts, f"reference={self.reference}"])
+
+
+__getattr__ = _deprecation.moved("thomson.objectives.comhe", {"Projection": "thomson.objectives.comhe:ProjectionName"})
