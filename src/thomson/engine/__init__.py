@@ -28,7 +28,7 @@ from typing import Literal
 
 from torch import Tensor
 
-from thomson.engine.rows import row_sums
+from thomson.engine.rows import cross_sums, row_sums
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
 from thomson.engine.streaming import streaming_pairwise_sum, tile_rows
 from thomson.kernels import Kernel
@@ -72,6 +72,7 @@ __all__ = [
     "Backend",
     "Estimate",
     "Sampling",
+    "cross_sums",
     "pair_count",
     "pairwise_sum",
     "row_sums",
