@@ -7,8 +7,8 @@
 """
 
 from thomson import data, functional, kernels, models, train
-from thomson.functional import estimate_energy, hyperspherical_energy, minibatch_class_energy
-from thomson.objectives import DSO, MC, MGD, MHC, MHE, MHP, MHS, MMA, RMHP, SO, SRIP, CoMHE, Objective
+from thomson.functional import alignment, estimate_energy, hyperspherical_energy, minibatch_class_energy, uniformity
+from thomson.objectives import DSO, MC, MGD, MHC, MHE, MHP, MHS, MMA, RMHP, SO, SRIP, CoMHE, Objective, UniformityLoss
 from thomson.regularizer import Regularizer
 from thomson.solve import SolveResult, solve
 
@@ -30,7 +30,9 @@ __all__ = [
     "Objective",
     "Regularizer",
     "SolveResult",
+    "UniformityLoss",
     "__version__",
+    "alignment",
     "data",
     "estimate_energy",
     "functional",
@@ -40,4 +42,5 @@ __all__ = [
     "models",
     "solve",
     "train",
+    "uniformity",
 ]
