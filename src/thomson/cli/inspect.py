@@ -76,9 +76,14 @@ def run(args: argparse.Namespace) -> int:
 def _embeddings_report(args: argparse.Namespace) -> list[LayerReport]:
     z = load_embeddings(args.path, args.key)
     pairs = None if args.pairs is None else load_embeddings(args.pairs, args.key)
-    options = {"t": 2.0 if args.t is None else args.t, "alpha": 2.0 if args.alpha is None else args.alpha}
     report = inspect_embeddings(
-        z, pairs, **options, name=Path(args.path).name, solver_limit=args.solver_limit, seed=args.seed
+        z,
+        pairs,
+        t=2.0 if args.t is None else args.t,
+        alpha=2.0 if args.alpha is None else args.alpha,
+        name=Path(args.path).name,
+        solver_limit=args.solver_limit,
+        seed=args.seed,
     )
     return [report]
 
