@@ -10,11 +10,22 @@ from torch import nn
 
 from thomson.models.cnn9 import CNN9
 from thomson.models.mlp import MLP
+from thomson.models.mnist1d import CNN1D, MLP1D
 from thomson.models.resnet import ResNet, ResNet18
 
 
 def _mlp(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
     return MLP(math.prod(shape), num_classes, **options)
+
+
+def _mlp1d(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+    return MLP1D(math.prod(shape), num_classes, **options)
+
+
+def _cnn1d(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+    if len(shape) not in (1, 2):
+        raise ValueError(f"cnn1d needs 1-D signals (channels, length) or (length,), got input {tuple(shape)}")
+    return CNN1D(num_classes, in_channels=1 if len(shape) == 1 else shape[0], length=shape[-1], **options)
 
 
 def _cnn9(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
@@ -42,6 +53,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet56": _resnet(56),
     "resnet110": _resnet(110),
     "resnet18": _resnet18,
+    "mlp1d": _mlp1d,
+    "cnn1d": _cnn1d,
 }
 """Model name → builder ``(num_classes, input_shape, **options) -> nn.Module``."""
 
@@ -49,11 +62,13 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 def build_model(name: str, num_classes: int, input_shape: Sequence[int], **options: Any) -> nn.Module:
     """The model ``name`` for inputs of ``input_shape`` (without the batch dim) and ``num_classes`` outputs.
 
-    Image models need ``input_shape = (channels, height, width)``; the MLP flattens any shape. ``options``
-    are keyword arguments of the model's class (e.g. ``hidden=[256, 256]`` for the MLP).
+    Image models need ``input_shape = (channels, height, width)``, ``cnn1d`` ``(channels, length)``; the MLPs
+    flatten any shape. ``options`` are keyword arguments of the model's class (e.g. ``hidden=[256, 256]`` for
+    the MLP, ``width=100`` for ``mlp1d`` and ``cnn1d``).
 
     Args:
-        name: one of :data:`MODELS` (case-insensitive): ``mlp``, ``cnn9``, ``resnet20/32/56/110``, ``resnet18``.
+        name: one of :data:`MODELS` (case-insensitive): ``mlp``, ``cnn9``, ``resnet20/32/56/110``, ``resnet18``,
+            ``mlp1d``, ``cnn1d`` (the MNIST-1D paper's networks).
         num_classes: outputs.
         input_shape: one input's shape, e.g. ``(64,)`` or ``(3, 32, 32)``.
         options: keyword arguments of the model.
@@ -65,7 +80,7 @@ def build_model(name: str, num_classes: int, input_shape: Sequence[int], **optio
     builder = MODELS.get(name.lower())
     if builder is None:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
-    if builder is not _mlp and len(input_shape) != 3:
+    if builder not in (_mlp, _mlp1d, _cnn1d) and len(input_shape) != 3:
         raise ValueError(f"model {name!r} needs image inputs (channels, height, width), got {tuple(input_shape)}")
     try:
         return builder(num_classes, tuple(input_shape), **options)
