@@ -14,7 +14,7 @@ from thomson.train.stats import holm, mean_interval, t_test_pvalue
 
 
 def step_down_rejections(pvalues: list[float], alpha: float) -> set[int]:
-    """Holm's procedure as published: sort, reject while p_(j) <= alpha/(m - j + 1) (j from 1), stop at the first miss."""
+    """Holm's procedure: sort, reject while p_(j) <= alpha/(m - j + 1), j from 1; stop at the first miss."""
     order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
     m, rejected = len(pvalues), set()
     for j, i in enumerate(order, start=1):
