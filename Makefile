@@ -1,4 +1,5 @@
-# make demo  — the main job (creates .venv on first use): thomson compare on digits, results in results/demo
+# make demo  — the main job (creates .venv on first use): thomson compare on MNIST-1D, results in results/demo
+# make readme-demo — make demo, then paste its table (results/demo/table.txt) into README.md's demo section
 # make test  — every check: ruff, mypy, pytest
 PYTHON ?= python3
 VENV := .venv
@@ -6,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINTED := $(wildcard src tests examples benchmarks)
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo readme-demo test lint typecheck pytest clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/thomson compare --config configs/digits-demo.toml --out results/demo
+	$(BIN)/thomson compare --config configs/mnist1d-demo.toml --out results/demo
+
+readme-demo: demo
+	$(BIN)/python benchmarks/paste_between_markers.py README.md demo-table results/demo/table.txt --fence
+	cp results/demo/energy_curves.png docs/images/demo-energy-curves.png
 
 test: lint typecheck pytest
 

@@ -23,6 +23,7 @@ LAYERS = {
     "models": 7,
     "data": 7,
     "inspection": 8,
+    "embeddings": 8,
     "train": 8,
     "cli": 9,
 }

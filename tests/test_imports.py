@@ -11,7 +11,14 @@ from importlib import metadata
 from helpers import ROOT
 
 CORE = ("thomson.engine", "thomson.functional", "thomson.kernels", "thomson.objectives", "thomson.regularizer")
-APPLICATIONS = ("thomson.cli", "thomson.data", "thomson.inspection", "thomson.models", "thomson.train")
+APPLICATIONS = (
+    "thomson.cli",
+    "thomson.data",
+    "thomson.embeddings",
+    "thomson.inspection",
+    "thomson.models",
+    "thomson.train",
+)
 OPTIONAL = ("matplotlib", "scipy", "sklearn", "safetensors", "tomli")
 
 

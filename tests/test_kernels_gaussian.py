@@ -40,3 +40,11 @@ def test_cosines_beyond_one_are_clamped() -> None:
 def test_bad_arguments_raise(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Gaussian(**kwargs)
+
+
+@pytest.mark.parametrize("kernel", [Gaussian(), Gaussian(width=0.05, shift=0.3), Gaussian(width=1 / 3, shift=-1.0)])
+def test_fused_value_and_derivative_equal_the_separate_methods(kernel: Gaussian) -> None:
+    c = torch.cat([torch.linspace(-1.0, 1.0, 101, dtype=torch.float64), torch.tensor([1.0 + 1e-9, -1.0 - 1e-9])])
+    value, slope = kernel.value_and_derivative(c)
+    assert torch.equal(value, kernel.value(c))  # the same operations, bit for bit
+    torch.testing.assert_close(slope, kernel.derivative(c), rtol=1e-15, atol=0.0)

@@ -16,7 +16,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from thomson import engine, functional, kernels
-from thomson.functional import estimate_energy, hyperspherical_energy, minibatch_class_energy
+from thomson.functional import (
+    alignment,
+    estimate_energy,
+    hyperspherical_energy,
+    minibatch_class_energy,
+    uniformity,
+)
 from thomson.objectives import (
     DSO,
     MC,
@@ -31,6 +37,7 @@ from thomson.objectives import (
     SRIP,
     CoMHE,
     Objective,
+    UniformityLoss,
     create_objective,
     list_objectives,
     register_objective,
@@ -41,12 +48,13 @@ from thomson.solve import SolveResult
 if TYPE_CHECKING:
     from thomson import cli as cli
     from thomson import data, models, train
+    from thomson import embeddings as embeddings
     from thomson import inspection as inspection
     from thomson.solve.solver import solve  # at run time the package thomson.solve, which calls this function
 else:
     from thomson import solve  # the package; calling it calls thomson.solve.solve
 
-_LAZY = ("cli", "data", "inspection", "models", "train")
+_LAZY = ("cli", "data", "embeddings", "inspection", "models", "train")
 """Subpackages loaded on first attribute access (PEP 562)."""
 
 
@@ -80,7 +88,9 @@ __all__ = [
     "Objective",
     "Regularizer",
     "SolveResult",
+    "UniformityLoss",
     "__version__",
+    "alignment",
     "create_objective",
     "data",
     "engine",
@@ -94,4 +104,5 @@ __all__ = [
     "register_objective",
     "solve",
     "train",
+    "uniformity",
 ]

@@ -175,3 +175,9 @@ class Gaussian(Kernel):
     def derivative(self, c: Tensor) -> Tensor:
         inside = (c >= -1.0) & (c <= 1.0)
         return (2.0 / self.width) * self.value(c) * inside.to(c.dtype)
+
+    def value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
+        # One exponential per element: f' = (2/width) f inside [-1, 1] (0 where the clamp is active).
+        clamped = c.clamp(-1.0, 1.0)
+        value = clamped.mul(2.0).add_(-2.0).add_(self.shift).div_(self.width).exp_()
+        return value, torch.where(clamped == c, value, 0.0).mul_(2.0 / self.width)

@@ -3,13 +3,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from thomson.models import CNN9, MLP, MODELS, ResNet, ResNet18, build_model
+from thomson.models import CNN1D, CNN9, MLP, MLP1D, MODELS, ResNet, ResNet18, build_model
 
 
 def test_every_name_builds_the_right_class() -> None:
-    expected = {"mlp": MLP, "cnn9": CNN9, "resnet18": ResNet18}
+    expected = {"mlp": MLP, "cnn9": CNN9, "resnet18": ResNet18, "mlp1d": MLP1D, "cnn1d": CNN1D}
     for name in MODELS:
-        model = build_model(name.upper(), 7, (3, 32, 32))
+        signal = name in ("mlp1d", "cnn1d")  # the MNIST-1D networks take (channels, length) signals
+        model = build_model(name.upper(), 7, (1, 40) if signal else (3, 32, 32))
         assert isinstance(model, expected.get(name, ResNet))
         if isinstance(model, ResNet) and not isinstance(model, ResNet18):
             assert model.depth == int(name.removeprefix("resnet"))

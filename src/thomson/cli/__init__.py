@@ -50,7 +50,8 @@ COMMANDS.add(
     "inspect",
     Command(
         "thomson.cli.inspect",
-        "per-layer MHE (s = 0, 1, 2), minimum angle and mean |cos| of a checkpoint, vs random and best known",
+        "per-layer MHE (s = 0, 1, 2), minimum angle and mean |cos| of a checkpoint (or, with --embeddings, "
+        "uniformity and alignment of a tensor of embeddings), vs random and best known",
     ),
 )
 

@@ -1,4 +1,6 @@
-"""``thomson inspect PATH``: per-layer uniformity of a checkpoint, against random directions and the best known."""
+"""``thomson inspect PATH``: per-layer uniformity of a checkpoint, against random directions and the best known;
+``thomson inspect --embeddings FILE``: the same report, with Wang & Isola's uniformity and alignment, for a tensor
+of embeddings."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ import numpy as np
 
 from thomson._optional import figure
 from thomson._table import format_table
+from thomson.embeddings import inspect_embeddings, load_embeddings
 from thomson.inspection import MEASURES, SOLVER_LIMIT, LayerReport, inspect_checkpoint
+
+EMBEDDING_OPTIONS = ("pairs", "key", "t", "alpha")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,11 +32,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"solve for best values when N·D is at most this (default {SOLVER_LIMIT}; 0: never)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the solver's starts (default 0)")
+    group = parser.add_argument_group("embeddings")
+    group.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="PATH holds embeddings [N, D], one per row (.pt tensor or dict of tensors, .npy, .safetensors)",
+    )
+    group.add_argument("--pairs", metavar="FILE", help="their positives [N, D] (row i pairs with row i): alignment")
+    group.add_argument("--key", metavar="NAME", help="the tensor to read when a file holds several")
+    group.add_argument("--t", type=float, help="uniformity scale t (default 2)")
+    group.add_argument("--alpha", type=float, help="alignment power α (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:
+    stray = [f"--{name}" for name in EMBEDDING_OPTIONS if getattr(args, name) is not None]
+    if stray and not args.embeddings:
+        print(f"thomson inspect: error: {', '.join(stray)} apply to --embeddings only", file=sys.stderr)
+        return 2
     try:
-        reports = inspect_checkpoint(args.path, solver_limit=args.solver_limit, seed=args.seed)
+        reports = (
+            _embeddings_report(args)
+            if args.embeddings
+            else inspect_checkpoint(args.path, solver_limit=args.solver_limit, seed=args.seed)
+        )
     except (OSError, ValueError, ImportError) as err:
         print(f"thomson inspect: error: {err}", file=sys.stderr)
         return 2
@@ -46,6 +69,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"thomson inspect: error: {err}", file=sys.stderr)
             return 2
     return 0
+
+
+def _embeddings_report(args: argparse.Namespace) -> list[LayerReport]:
+    z = load_embeddings(args.path, args.key)
+    pairs = None if args.pairs is None else load_embeddings(args.pairs, args.key)
+    report = inspect_embeddings(
+        z,
+        pairs,
+        t=2.0 if args.t is None else args.t,
+        alpha=2.0 if args.alpha is None else args.alpha,
+        name=Path(args.path).name,
+        solver_limit=args.solver_limit,
+        seed=args.seed,
+    )
+    return [report]
 
 
 def _finite(x: float | None) -> float | None:
@@ -81,8 +119,7 @@ def format_reports(reports: list[LayerReport]) -> str:
     """The report as a text table, one line per layer and measure; gap = (value - best)/(random - best)."""
     rows = [("layer", "N", "D", "measure", "value", "random", "best", "gap", "best from")]
     for r in reports:
-        for k, key in enumerate(MEASURES):
-            m = r.measures[key]
+        for k, (key, m) in enumerate(r.measures.items()):
             first = (r.name, str(r.n), str(r.dim)) if k == 0 else ("", "", "")
             gap = "—" if m.gap is None else f"{m.gap:.3f}"
             rows.append((*first, key, _cell(m.value), _cell(m.random), _cell(m.best), gap, m.best_source or "—"))
@@ -92,17 +129,18 @@ def format_reports(reports: list[LayerReport]) -> str:
 def plot_reports(reports: list[LayerReport], path: Path) -> None:
     """Draw the table as a heat map: a row per layer, a column per measure, coloured by the gap (0 = best known,
     1 = random) and annotated with the value; write a PNG (matplotlib, its own Agg canvas)."""
-    fig = figure(2.0 + 1.6 * len(MEASURES), 1.2 + 0.42 * max(len(reports), 1), purpose="--plot")
+    keys = list(reports[0].measures) if reports else list(MEASURES)
+    fig = figure(2.0 + 1.6 * len(keys), 1.2 + 0.42 * max(len(reports), 1), purpose="--plot")
     ax = fig.add_subplot()
-    gaps = np.array([[np.nan if r.measures[k].gap is None else r.measures[k].gap for k in MEASURES] for r in reports])
+    gaps = np.array([[np.nan if r.measures[k].gap is None else r.measures[k].gap for k in keys] for r in reports])
     image = ax.imshow(np.clip(gaps, 0.0, 1.5), cmap="viridis_r", vmin=0.0, vmax=1.5, aspect="auto")
     for i, r in enumerate(reports):
-        for j, key in enumerate(MEASURES):
+        for j, key in enumerate(keys):
             dark = bool(gaps[i, j] > 0.5)  # dark cells (gap > 0.5) get white text; light and blank ones black
             ax.text(
                 j, i, f"{r.measures[key].value:.4g}", ha="center", va="center", fontsize=8, color="w" if dark else "k"
             )
-    ax.set_xticks(range(len(MEASURES)), MEASURES)
+    ax.set_xticks(range(len(keys)), keys)
     ax.set_yticks(range(len(reports)), [f"{r.name} ({r.n}×{r.dim})" for r in reports])
     fig.colorbar(image, ax=ax, label="gap: 0 = best known, 1 = random")
     ax.set_title("uniformity per layer (value in each cell)")

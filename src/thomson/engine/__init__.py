@@ -29,7 +29,7 @@ from typing import Literal, get_args
 from torch import Tensor
 
 from thomson._validate import one_of
-from thomson.engine.chosen_rows import row_sums
+from thomson.engine.chosen_rows import cross_sums, row_sums
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
 from thomson.engine.streaming import GRAM_BLOCK, block_rows, streaming_pairwise_sum, tile_rows
 from thomson.kernels import Kernel
@@ -74,6 +74,7 @@ __all__ = [
     "Estimate",
     "Sampling",
     "block_rows",
+    "cross_sums",
     "pair_count",
     "pairwise_sum",
     "row_sums",

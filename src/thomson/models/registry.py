@@ -14,6 +14,7 @@ from torch import nn
 
 from thomson.models.cnn9 import CNN9
 from thomson.models.mlp import MLP
+from thomson.models.mnist1d import CNN1D, MLP1D
 from thomson.models.resnet import ResNet, ResNet18
 from thomson.registry import Registry
 
@@ -56,15 +57,28 @@ def _resnet18(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Modu
     return ResNet18(num_classes, in_channels=_image("resnet18", shape)[0], **options)
 
 
+@MODELS.register("mlp1d")
+def _mlp1d(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+    return MLP1D(math.prod(shape), num_classes, **options)
+
+
+@MODELS.register("cnn1d")
+def _cnn1d(num_classes: int, shape: Sequence[int], **options: Any) -> nn.Module:
+    if len(shape) not in (1, 2):
+        raise ValueError(f"cnn1d needs 1-D signals (channels, length) or (length,), got input {tuple(shape)}")
+    return CNN1D(num_classes, in_channels=1 if len(shape) == 1 else shape[0], length=shape[-1], **options)
+
+
 def build_model(name: str, num_classes: int, input_shape: Sequence[int], **options: Any) -> nn.Module:
     """The model ``name`` for inputs of ``input_shape`` (without the batch dim) and ``num_classes`` outputs.
 
-    Image models need ``input_shape = (channels, height, width)``; the MLP flattens any shape. ``options``
-    are keyword arguments of the model's class (e.g. ``hidden=[256, 256]`` for the MLP).
+    Image models need ``input_shape = (channels, height, width)``, ``cnn1d`` ``(channels, length)``; the MLPs
+    flatten any shape. ``options`` are keyword arguments of the model's class (e.g. ``hidden=[256, 256]`` for
+    the MLP, ``width=100`` for ``mlp1d`` and ``cnn1d``).
 
     Args:
-        name: one of :data:`MODELS` (case-insensitive): ``mlp``, ``cnn9``, ``resnet20/32/56/110``, ``resnet18``;
-            or an import path ``module:builder``.
+        name: one of :data:`MODELS` (case-insensitive): ``mlp``, ``cnn9``, ``resnet20/32/56/110``, ``resnet18``,
+            ``mlp1d``, ``cnn1d`` (the MNIST-1D paper's networks); or an import path ``module:builder``.
         num_classes: outputs.
         input_shape: one input's shape, e.g. ``(64,)`` or ``(3, 32, 32)``.
         options: keyword arguments of the model.

@@ -1,7 +1,8 @@
-"""Objectives: modules holding an objective's hyperparameters and auxiliary state, callable on a weight.
+"""Objectives: modules holding an objective's hyperparameters and auxiliary state, callable on a weight; and
+:class:`UniformityLoss`, callable on a batch of embeddings.
 
-Each is registered by name (:mod:`thomson.objectives.registry`), so ``create_objective("mhe")``, ``thomson train
---reg mhe`` and the contract tests find it.
+Each objective is registered by name (:mod:`thomson.objectives.registry`), so ``create_objective("mhe")``,
+``thomson train --reg mhe`` and the contract tests find it.
 """
 
 from thomson.objectives.base import Objective
@@ -17,6 +18,7 @@ from thomson.objectives.registry import OBJECTIVES, create_objective, list_objec
 from thomson.objectives.rmhp import RMHP
 from thomson.objectives.so import DSO, SO
 from thomson.objectives.srip import SRIP
+from thomson.objectives.uniformity_loss import UniformityLoss
 
 __all__ = [
     "DSO",
@@ -33,6 +35,7 @@ __all__ = [
     "SRIP",
     "CoMHE",
     "Objective",
+    "UniformityLoss",
     "create_objective",
     "list_objectives",
     "register_objective",

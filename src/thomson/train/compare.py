@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules, parse_options
+from thomson.train.config import (
+    RESULT_NEUTRAL,
+    TrainConfig,
+    build_objective,
+    import_modules,
+    parse_options,
+    saved_setting,
+)
 from thomson.train.loop import SUMMARY, fit
 from thomson.train.plots import plot_comparison
 from thomson.train.report import Cell, Comparison, format_comparison, summarize, write_results
@@ -98,7 +105,7 @@ def _finished(config: TrainConfig) -> dict[str, Any] | None:
         return None
     summary: dict[str, Any] = json.loads(path.read_text())
     now = config.to_dict()
-    diffs = [k for k in now if k not in RESULT_NEUTRAL - {"steps"} and summary["config"].get(k) != now[k]]
+    diffs = [k for k in now if k not in RESULT_NEUTRAL - {"steps"} and saved_setting(summary["config"], k) != now[k]]
     if diffs:
         raise ValueError(
             f"{path.parent} holds a finished run with other settings ({', '.join(diffs)}); "

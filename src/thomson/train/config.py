@@ -19,6 +19,7 @@ from thomson._optional import require
 from thomson.objectives import Objective
 from thomson.objectives.registry import OBJECTIVES, list_objectives
 from thomson.registry import name_key
+from thomson.train.optimizer import OPTIMIZERS
 from thomson.train.recipe import RECIPES
 
 if sys.version_info >= (3, 11):
@@ -42,18 +43,18 @@ class TrainConfig:
     Every field can be set in a TOML file (``[reg_options]``, ``[model_options]`` and ``[data_options]`` are
     tables) and overridden by a command-line flag of the same name (``--batch-size 64``,
     ``--reg-opt half_space=true``). ``recipe`` names a preset of :data:`~thomson.train.recipe.RECIPES` (the
-    papers' CIFAR schedule); it fills fields that the file and the flags do not set.
+    papers' CIFAR schedule, the MNIST-1D ones); it fills fields that the file and the flags do not set.
 
     Example:
         >>> TrainConfig(reg="mhe", reg_options={"s": 0}).reg_options
         {'s': 0}
     """
 
-    model: str = _f("mlp", "model name: mlp, cnn9, resnet20/32/56/110, resnet18")
+    model: str = _f("mlp", "model name: mlp, cnn9, resnet20/32/56/110, resnet18, mlp1d, cnn1d")
     model_options: dict[str, Any] = field(
         default_factory=dict, metadata=_options("keyword option of the model", "model-opt")
     )
-    data: str = _f("digits", "data set: digits, cifar10, cifar100, synthetic")
+    data: str = _f("digits", "data set: digits, cifar10, cifar100, synthetic, mnist1d")
     data_dir: str | None = _f(None, "CIFAR python-format archive (.tar.gz) or its extracted folder")
     train_size: int | None = _f(None, "training items kept (stratified subset); default: all")
     train_fraction: float | None = _f(None, "or the fraction of the training set kept")
@@ -75,14 +76,15 @@ class TrainConfig:
     )
     coef: float | None = _f(None, "hidden-layer coefficient; default: the objective's paper value")
     classifier_coef: float | None = _f(None, "classifier coefficient; default: the objective's paper value")
-    steps: int = _f(1000, "SGD updates")
+    steps: int = _f(1000, "optimizer updates")
+    optimizer: str = _f("sgd", f"optimizer: {', '.join(OPTIMIZERS)}")
     batch_size: int = _f(50, "global batch size (split across DDP processes)")
     lr: float = _f(0.05, "initial learning rate")
     milestones: list[int] = field(
         default_factory=lambda: [700], metadata={"help": "steps at which the learning rate is multiplied by gamma"}
     )
     gamma: float = _f(0.1, "learning-rate factor at each milestone")
-    momentum: float = _f(0.9, "SGD momentum")
+    momentum: float = _f(0.9, "SGD momentum (not used by adam)")
     weight_decay: float = _f(5e-4, "L2 weight decay on every parameter")
     label_smoothing: float = _f(0.0, "label smoothing of the cross-entropy")
     prob_eps: float = _f(0.0, "ε in log(softmax + ε) (reference: 1e-4)")
@@ -111,6 +113,14 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be < 1, got {self.label_smoothing}")
         if self.seed < 0 or (self.data_seed is not None and self.data_seed < 0):
             raise ValueError("seed and data_seed must be >= 0")
+        clash = sorted(set(self.data_options) & {"seed", "train_size", "train_fraction", "data_dir"})
+        if clash:
+            raise ValueError(
+                f"data_options {clash} are run settings, not data options: set data_seed, train_size, "
+                "train_fraction or data_dir (--data-seed, ...); mnist1d's generator seed is the option generation_seed"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.recipe is not None and self.recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {self.recipe!r}")
 
@@ -192,6 +202,18 @@ def available_objectives() -> dict[str, type[Objective]]:
     """Deprecated: the registered objectives, name → class; use :func:`thomson.list_objectives`."""
     _deprecation.warn("thomson.train.available_objectives() is thomson.list_objectives()")
     return {name: OBJECTIVES.get(name) for name in list_objectives()}
+
+
+def saved_setting(saved: dict[str, Any], name: str) -> Any:
+    """Field ``name`` of a saved config (a checkpoint's, a summary's); its default if the config predates it.
+
+    Example:
+        >>> saved_setting({"lr": 0.1}, "lr"), saved_setting({"lr": 0.1}, "optimizer")
+        (0.1, 'sgd')
+    """
+    if name in saved:
+        return saved[name]
+    return getattr(TrainConfig(), name)  # the defaults are a valid config
 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:

@@ -22,10 +22,11 @@ from thomson.data import BatchOrder, Dataset, load_dataset
 from thomson.models import build_model
 from thomson.regularizer import Regularizer
 from thomson.train.checkpoint import CHECKPOINT, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules
+from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules, saved_setting
 from thomson.train.ddp import ProcessGroup, join_process_group
 from thomson.train.layer_energy import layer_energies, layer_sizes, simplex_bound
 from thomson.train.loss import smoothed_cross_entropy
+from thomson.train.optimizer import build_optimizer
 from thomson.train.recipe import step_lr
 from thomson.train.runlog import RunLog
 
@@ -114,7 +115,9 @@ def _evaluate(
 def _check_same_run(saved: dict[str, Any], config: TrainConfig, where: str) -> None:
     now = config.to_dict()
     diffs = [
-        f"{k}: {saved.get(k)!r} then, {now[k]!r} now" for k in now if k not in RESULT_NEUTRAL and saved.get(k) != now[k]
+        f"{k}: {saved_setting(saved, k)!r} then, {now[k]!r} now"
+        for k in now
+        if k not in RESULT_NEUTRAL and saved_setting(saved, k) != now[k]
     ]
     if diffs:
         raise ValueError(
@@ -136,7 +139,7 @@ def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
 
     The loop: for update ``t`` (from 0) set the rate :func:`~thomson.train.recipe.step_lr`, take the batch
     of :class:`~thomson.data.BatchOrder` (a function of seed and step), minimize
-    ``smoothed_cross_entropy + regularizer()`` with SGD (momentum, weight decay on every parameter). Every
+    ``smoothed_cross_entropy + regularizer()`` with SGD (momentum) or Adam, weight decay on every parameter. Every
     ``log_every`` steps a ``train`` record, every ``eval_every`` steps (and at 0 and the end) an ``eval``
     record with test accuracy and per-layer energies go to ``out/log.jsonl``; every ``checkpoint_every``
     steps, at the end and on SIGTERM, ``out/checkpoint.pt`` is written atomically. SIGTERM makes the loop
@@ -188,8 +191,8 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool) -> RunResult:
     )
     model = build_model(config.model, dataset.num_classes, dataset.input_shape, **config.model_options)
     model = model.to(env.device)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    optimizer = build_optimizer(
+        config.optimizer, model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
     )
     objective = build_objective(config.reg, config.reg_options, lr=lambda: float(optimizer.param_groups[0]["lr"]))
     reg = None
