@@ -127,9 +127,7 @@ class Attention(nn.Module):
 def test_a_fused_qkv_weight_splits_into_three_sets_of_neurons() -> None:
     model = nn.ModuleDict({"attn": Attention(), "head": nn.Linear(6, 4)})
     reg = thomson.Regularizer(model, thomson.MHE(), coef=1.0, classifier_coef=1.0, split_qkv=True)
-    assert reg.layers == ["attn.qkv.weight[q]", "attn.qkv.weight[k]", "attn.qkv.weight[v]", "attn.proj.weight"] + [
-        "head.weight"
-    ]
+    assert reg.layers == [*(f"attn.qkv.weight[{p}]" for p in "qkv"), "attn.proj.weight", "head.weight"]
     assert reg.classifier == "head.weight"
     w = model["attn"].qkv.weight
     expected = [mhe(w[:6]), mhe(w[6:12]), mhe(w[12:]), mhe(model["attn"].proj.weight), mhe(model["head"].weight)]
