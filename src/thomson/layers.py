@@ -67,9 +67,15 @@ COLUMNS = Layout("columns", _transposed)
 LAYOUTS: dict[type[nn.Module] | str, Layout] = {
     **dict.fromkeys(LAYER_TYPES, ROWS),
     "transformers.pytorch_utils.Conv1D": COLUMNS,
+    # pytorch-metric-learning's losses with class weights: ``W`` is [embedding, classes], rows the class centres
+    "pytorch_metric_learning.losses.large_margin_softmax_loss.LargeMarginSoftmaxLoss:W": COLUMNS,
+    "pytorch_metric_learning.losses.normalized_softmax_loss.NormalizedSoftmaxLoss:W": COLUMNS,
+    "pytorch_metric_learning.losses.soft_triple_loss.SoftTripleLoss:fc": COLUMNS,
 }
 """The default layer types and their layouts. A key is a module type, or the ``"module.QualName"`` of a class of
-an optional package (matched without importing it). Subclasses inherit their base's entry; add your own with
+an optional package (matched without importing it): the layout of its ``weight``, which is then a default layer.
+A key ``"module.QualName:attr"`` gives the layout of another tensor of that class only (it is not a default
+layer; ``include=`` selects it). Subclasses inherit their base's entries; add your own with
 :func:`register_layout`."""
 
 
@@ -88,8 +94,14 @@ def register_layout(layer_type: type[nn.Module] | str, layout: Layout) -> None:
     LAYOUTS[layer_type] = layout
 
 
-def layout_of(module: nn.Module) -> Layout | None:
-    """The layout of ``module``'s weight if its type is a default layer type, else None."""
+def layout_of(module: nn.Module, attr: str | None = None) -> Layout | None:
+    """The layout of ``module``'s tensor ``attr`` when the table names it, else (or without ``attr``) the layout
+    of its type's weight if its type is a default layer type, else None."""
+    for cls in type(module).__mro__:
+        path = f"{cls.__module__}.{cls.__qualname__}"
+        layout = LAYOUTS.get(f"{path}:{attr}") if attr is not None else None
+        if layout is not None:
+            return layout
     for cls in type(module).__mro__:
         layout = LAYOUTS.get(cls) or LAYOUTS.get(f"{cls.__module__}.{cls.__qualname__}")
         if layout is not None:
@@ -181,8 +193,8 @@ def candidates(model: nn.Module) -> list[Target]:
         if parametrize.is_parametrized(module):
             attrs += [n for n in module.parametrizations if getattr(module, n).dim() >= 2]
         attrs += [n for n in hooks if n not in attrs]
-        layout = layout_of(module) or ROWS
         for attr in attrs:
+            layout = layout_of(module, attr) or ROWS
             target = Target(f"{module_name}.{attr}" if module_name else attr, module, attr, layout)
             if attr in hooks and target.weight().dim() < 2:
                 continue

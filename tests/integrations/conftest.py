@@ -80,4 +80,5 @@ def timm(torchvision_importable: None) -> ModuleType:
 @pytest.fixture(scope="module")
 def pml(torchvision_importable: None) -> ModuleType:
     """``pytorch_metric_learning``."""
+    _stack("pytorch_metric_learning.losses")
     return _stack("pytorch_metric_learning")
