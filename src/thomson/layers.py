@@ -123,7 +123,8 @@ _HOOK_PARTS = {WeightNorm: ("_g", "_v"), SpectralNorm: ("_orig",)}
 
 def _hooks(module: nn.Module) -> dict[str, Any]:
     """The old-style reparametrization hooks of ``module``, by the name of the weight each computes."""
-    return {hook.name: hook for hook in module._forward_pre_hooks.values() if type(hook) in _HOOKS}
+    hooks: list[Any] = [hook for hook in module._forward_pre_hooks.values() if type(hook) in _HOOKS]
+    return {hook.name: hook for hook in hooks}
 
 
 @dataclass(frozen=True, eq=False)

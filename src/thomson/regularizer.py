@@ -381,9 +381,8 @@ def _mark_classifier(
     if classifier is None:
         return targets
     if classifier == "auto":
-        heads = _declared_heads(model)
-        if heads is None:
-            heads = [m for m in model.modules() if isinstance(m, nn.Linear)][-1:]
+        declared = _declared_heads(model)
+        heads = declared if declared is not None else [m for m in model.modules() if isinstance(m, nn.Linear)][-1:]
         holders = Counter(t.source() for t in candidates)
         names = {
             t.name

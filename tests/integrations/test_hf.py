@@ -152,8 +152,7 @@ def test_values_join_the_training_logs(transformers: ModuleType, tmp_path: Path)
     assert [entry["step"] for entry in logs] == [1, 2]
     for entry, weights in zip(logs, record.weights, strict=True):
         values = {
-            name: float(hyperspherical_energy(weights[name].T.double(), 2, half_space=True))
-            for name in reg.layers
+            name: float(hyperspherical_energy(weights[name].T.double(), 2, half_space=True)) for name in reg.layers
         }
         for name, value in values.items():
             assert entry[f"reg/{name}"] == pytest.approx(value, rel=1e-5)
@@ -202,7 +201,7 @@ def test_checkpoints_hold_the_state_and_a_resumed_run_continues_exactly(
         return model, reg
 
     straight, straight_reg = run(tmp_path / "straight", 6)
-    _, first_reg = run(tmp_path / "parts", 4)
+    run(tmp_path / "parts", 4)
     saved = torch.load(tmp_path / "parts" / "checkpoint-4" / STATE_FILE, weights_only=True)
     assert int(saved["step"]) == 4 and (tmp_path / "parts" / "checkpoint-2" / STATE_FILE).is_file()
     assert any(":" in key for key in saved)  # projections or poles

@@ -39,6 +39,6 @@ def add_gradient(regularizer: Regularizer, step: int, scale: float = 1.0) -> Ten
     gradient to the ``.grad`` of the model's parameters; return the (detached) value."""
     regularizer.step.fill_(step)
     with torch.enable_grad():
-        value = regularizer()
+        value: Tensor = regularizer()
         (value * scale).backward()
     return value.detach()

@@ -78,7 +78,7 @@ class RegularizerCallback(TrainerCallback):  # type: ignore[misc]
         device = next(model.parameters()).device if model is not None else args.device
         if state.global_step > 0 and self.resume_from is not False:
             folder = self.resume_from if isinstance(self.resume_from, str) else args.resume_from_checkpoint
-            folder = folder or os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            folder = folder or os.path.join(str(args.output_dir), f"checkpoint-{state.global_step}")
             path = os.path.join(folder, STATE_FILE)
             if not os.path.isfile(path):
                 raise FileNotFoundError(
@@ -127,7 +127,7 @@ class RegularizerCallback(TrainerCallback):  # type: ignore[misc]
     def on_save(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
             return
-        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        folder = os.path.join(str(args.output_dir), f"checkpoint-{state.global_step}")
         if os.path.isdir(folder):
             torch.save(self.regularizer.state_dict(), os.path.join(folder, STATE_FILE))
 

@@ -57,7 +57,8 @@ class WeightRegularizer(nn.Module):
         self.layer = layer
 
     def forward(self, weights: Tensor) -> Tensor:
-        return self.coef * self.objective(weights, layer=self.layer, classifier=True)
+        value: Tensor = self.objective(weights, layer=self.layer, classifier=True)
+        return self.coef * value
 
 
 __all__ = ["WeightRegularizer"]
