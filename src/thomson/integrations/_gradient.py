@@ -40,5 +40,5 @@ def add_gradient(regularizer: Regularizer, step: int, scale: float = 1.0) -> Ten
     regularizer.step.fill_(step)
     with torch.enable_grad():
         value: Tensor = regularizer()
-        (value * scale).backward()
+        torch.autograd.backward(value * scale)
     return value.detach()
