@@ -108,7 +108,10 @@ class Difference:
 
     @property
     def verdict(self) -> str:
-        """``helps`` / ``hurts`` when the Holm-adjusted p-value is below 0.05, else ``no detectable effect``."""
+        """``helps`` / ``hurts`` when the Holm-adjusted p-value is below 0.05, ``not run`` when no run has finished,
+        else ``no detectable effect``."""
+        if self.runs == 0:
+            return "not run"
         if math.isnan(self.adjusted) or self.adjusted >= LEVEL:
             return "no detectable effect"
         return "helps" if self.difference.mean > 0 else "hurts"
@@ -171,7 +174,7 @@ def _difference_cells(r: Difference) -> list[str]:
         _p(r.pvalue),
         _p(r.adjusted),
         r.verdict,
-        f"{r.wall_time:.0f}",
+        "—" if math.isnan(r.wall_time) else f"{r.wall_time:.0f}",
     ]
 
 

@@ -61,6 +61,15 @@ def test_paired_differences_and_holm_match_scipy_and_the_definition() -> None:
     assert [r.verdict for r in corrected] == ["helps", "hurts", "no detectable effect"]
 
 
+def test_a_method_with_no_finished_run_is_not_run_rather_than_no_effect() -> None:
+    accuracies = {"none": {0: 0.9, 1: 0.92, 2: 0.91}, "mhe": {}, "mhs": {0: 0.91, 1: 0.91, 2: 0.92}}
+    _, rows = study.paired_differences("stage1", accuracies, {"none": [1.0], "mhe": [], "mhs": [1.0]}, expected=3)
+    corrected = study.with_holm(rows)
+    verdicts = [(r.label, r.runs, r.verdict) for r in corrected]
+    assert verdicts == [("mhe", 0, "not run"), ("mhs", 3, "no detectable effect")]
+    assert study._difference_cells(corrected[0])[-1] == "—"
+
+
 def fake_summary(stage: Any, label: str, seed: int, rng: np.random.Generator) -> dict[str, Any]:
     layers = ["a.weight", "classifier.weight"]
     return {
