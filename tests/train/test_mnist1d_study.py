@@ -99,7 +99,11 @@ def test_report_fills_every_table_and_figure(tmp_path: Path) -> None:
                 (folder / "summary.json").write_text(json.dumps(summary))
     doc = tmp_path / "mnist1d.md"
     shutil.copy(study.DOC, doc)
-    study.report(results, doc, tmp_path / "figures")
+    readme = tmp_path / "README.md"
+    shutil.copy(study.ROOT / "README.md", readme)
+    study.report(results, doc, tmp_path / "figures", readme)
+    headline = readme.read_text().split("<!-- study-headline -->")[1].split("<!-- /study-headline -->")[0]
+    assert headline.count("\n| ") == 1 + 14 and "| mhs | 9/10 | " in headline and "290 of 290 runs finished" in headline
     text = doc.read_text()
     stage1 = text.split("<!-- stage1-table -->")[1].split("<!-- /stage1-table -->")[0]
     assert stage1.count("\n| ") == 1 + 14 and "| mhs | 9/10 ⚠ |" in stage1
