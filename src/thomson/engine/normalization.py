@@ -14,7 +14,6 @@ clamped there, a constant). The engine applies the scaling and this backward ins
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +72,13 @@ class Normalization:
         return _Normalize.apply(x, self)  # type: ignore[no-any-return, no-untyped-call]
 
 
-@functools.cache
+_TINY = {dtype: torch.finfo(dtype).tiny for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)}
+
+
 def _tiny(dtype: torch.dtype) -> float:
     """The smallest normal number of ``dtype``: norms are clamped there."""
-    return torch.finfo(dtype).tiny
+    tiny = _TINY.get(dtype)
+    return torch.finfo(dtype).tiny if tiny is None else tiny
 
 
 class _Normalize(torch.autograd.Function):

@@ -27,9 +27,13 @@ def riesz_kernel(s: float, metric: Metric, *, reference: bool, eps: float | None
     return _kernel(float(s), metric, reference, eps)
 
 
-@functools.lru_cache(maxsize=256)
 def _kernel(s: float, metric: Metric, reference: bool, eps: float | None) -> Riesz:
     # Cached: a training loop asks for the same kernel at every call, and building one validates its fields.
+    # (Not while torch.compile traces: the kernel is then built once, at tracing.)
+    return _build_kernel(s, metric, reference, eps) if _compiling() else _cached_kernel(s, metric, reference, eps)
+
+
+def _build_kernel(s: float, metric: Metric, reference: bool, eps: float | None) -> Riesz:
     one_of("metric", metric, METRICS)
     if eps is not None and not (eps >= 0 and (reference or eps < 1)):
         raise ValueError(f"eps must be >= 0 (and < 1 unless reference=True), got {eps!r}")
@@ -144,9 +148,15 @@ def batch_energy(
     )
 
 
-@functools.lru_cache(maxsize=64)
 def _normalization(reference: bool, eps: float | None) -> Normalization:
-    return Normalization(reference, REFERENCE_EPS if eps is None else eps)
+    return Normalization(reference, REFERENCE_EPS if eps is None or not reference else eps)
+
+
+_cached_kernel = functools.lru_cache(maxsize=256)(_build_kernel)
+
+
+def _compiling() -> bool:
+    return bool(torch.compiler.is_compiling())
 
 
 def energy_terms(

@@ -226,10 +226,7 @@ class CoMHE(Objective):
     def draw(self, shape: tuple[int, ...], like: Tensor, *, fixed: bool = False) -> Tensor:
         """N(0, 1) entries of ``shape`` on ``like``'s device and dtype: the next draw of this objective's random
         stream (counted in the ``draws`` buffer), or the fixed one."""
-        p = self.stream.draw(shape, like, fixed=fixed)
-        if not fixed:
-            self.draws.fill_(self.stream.draws)
-        return p
+        return self.stream.draw(shape, like, fixed=fixed, counter=self.draws)
 
     def _mean_energy(self, projected: Tensor, layer: str) -> Tensor:
         """``mean_c base(projected[c])`` over ``projected: [C, N, k]``, in one call of the base."""
