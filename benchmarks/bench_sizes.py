@@ -110,33 +110,37 @@ def sweep(args: argparse.Namespace, device: torch.device) -> None:
 
     print("| N × D | space | naive µs | thomson µs | floor µs | thomson / naive | thomson / floor |")
     print("|---|---|--:|--:|--:|--:|--:|")
-    estimate: dict[bool, float] = {}  # seconds per call of the slowest method at the previous N, per space
-    previous: dict[bool, int] = {}
+    last: dict[tuple[bool, str], tuple[int, float]] = {}  # (space, method) → (N²D, seconds per call) last measured
     for n, d in SIZES:
         if args.quick and n > QUICK_MAX_N:
             continue
         for half in (False, True):
-            m = 2 * n if half else n
             w = rows(n, d, device)
-            runs: dict[str, Callable[[], None]] = {}
-            naive_bytes = 12 * m * m * w.element_size()
-            grown = estimate.get(half, 0.0) * (n / previous.get(half, n)) ** 2
-            if naive_bytes <= args.max_memory_gb * 2**30 and grown <= args.max_seconds:
-                runs["naive"] = lambda w=w, half=half: reference_mhe(w, "2", half).backward()
-            if grown <= args.max_seconds * 4:  # thomson and the floor are far below the naive port at large N
-                runs["thomson"] = lambda w=w, half=half: thomson.hyperspherical_energy(
+            candidates: dict[str, Callable[[], None]] = {
+                "naive": lambda w=w, half=half: reference_mhe(w, "2", half).backward(),
+                "thomson": lambda w=w, half=half: thomson.hyperspherical_energy(
                     w, 2, half_space=half, reference=True
-                ).backward()
-                runs["floor"] = floor_run(w)
+                ).backward(),
+                "floor": floor_run(w),
+            }
+            naive_bytes = 12 * (2 * n if half else n) ** 2 * w.element_size()
+            runs: dict[str, Callable[[], None]] = {}
+            for name, run in candidates.items():
+                work, seconds = last.get((half, name), (n * n * d, 0.0))
+                if seconds * n * n * d / work > args.max_seconds:  # O(N²D) time: skipped, and every larger N too
+                    last[(half, name)] = (work, float("inf"))
+                elif name != "naive" or naive_bytes <= args.max_memory_gb * 2**30:
+                    runs[name] = run
             if not runs:
                 print(f"| {n} × {d} | {'half' if half else 'full'} | - | - | - | - | - |")
                 continue
             rounds = args.rounds if n <= 1024 else max(3, args.rounds // 4)
             times = measure(runs, device, rounds)
-            estimate[half], previous[half] = max(statistics.median(t) for t in times.values()), n
+            for name, t in times.items():
+                last[(half, name)] = (n * n * d, statistics.median(t))
             cell = {k: f"{statistics.median(v) * 1e6:.0f}" for k, v in times.items()}
             tn = f"{ratio(times, 'thomson', 'naive'):.2f}×" if {"thomson", "naive"} <= runs.keys() else "-"
-            tf = f"{ratio(times, 'thomson', 'floor'):.2f}×" if "thomson" in runs else "-"
+            tf = f"{ratio(times, 'thomson', 'floor'):.2f}×" if {"thomson", "floor"} <= runs.keys() else "-"
             print(
                 f"| {n} × {d} | {'half' if half else 'full'} | {cell.get('naive', '-')} | {cell.get('thomson', '-')} "
                 f"| {cell.get('floor', '-')} | {tn} | {tf} |",
@@ -188,7 +192,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"N up to {QUICK_MAX_N}, and the models")
     parser.add_argument("--no-models", action="store_true", help="the sweep only")
     parser.add_argument("--max-memory-gb", type=float, default=4.0)
-    parser.add_argument("--max-seconds", type=float, default=5.0)
+    parser.add_argument("--max-seconds", type=float, default=10.0, help="per call, estimated from the last N")
     parser.add_argument("--src", default=None, help="import thomson from this source folder (a before/after run)")
     args = parser.parse_args()
     if args.src:
