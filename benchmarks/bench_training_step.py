@@ -11,8 +11,11 @@ faults of taking them back can cost more than the regularizer's arithmetic (see 
     python benchmarks/bench_training_step.py                 # CPU, 10 rounds
     python benchmarks/bench_training_step.py --quick         # 3 rounds, batch 32
     python benchmarks/bench_training_step.py --device cuda
+    python benchmarks/bench_training_step.py --compile none  # eager only (compiling takes minutes on a CPU)
 
-Objectives written in parallel (CoMHE, MHS, MGD) are measured when ``thomson`` has them.
+Objectives written in parallel (CoMHE, MHS, MGD) are measured when ``thomson`` has them. Each thomson regularizer
+is also measured compiled (``torch.compile(reg, fullgraph=True)``, backend ``--compile``; the model stays eager),
+in the rows marked "compiled"; one that does not compile whole is reported and skipped.
 """
 
 from __future__ import annotations
@@ -51,6 +54,19 @@ def regularizers(model: nn.Module) -> dict[str, Callable[[], torch.Tensor] | Non
     return out
 
 
+def compiled(reg: thomson.Regularizer, backend: str, name: str) -> Callable[[], torch.Tensor] | None:
+    """``reg`` compiled whole (sharing its state: step counter, random stream), or None when it does not compile."""
+    run = torch.compile(reg, backend=backend, fullgraph=True)
+    try:
+        start = time.perf_counter()
+        run().backward()
+        print(f"# {name}: compiled with {backend} in {time.perf_counter() - start:.0f} s")
+    except Exception as error:
+        print(f"# {name}: does not compile with fullgraph=True ({type(error).__name__}: {str(error)[:200]})")
+        return None
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
@@ -62,6 +78,12 @@ def main() -> None:
         choices=("wall", "cpu"),
         default="wall",
         help="wall time, or this process's CPU time (steadier on a shared machine; use with --threads 1)",
+    )
+    parser.add_argument(
+        "--compile",
+        choices=("inductor", "aot_eager", "none"),
+        default="inductor",
+        help="torch.compile backend of the compiled rows, or none (default inductor)",
     )
     parser.add_argument("--quick", action="store_true", help="3 rounds at batch 32")
     args = parser.parse_args()
@@ -85,6 +107,11 @@ def main() -> None:
     for reg in variants.values():
         if isinstance(reg, nn.Module):
             reg.to(device)
+    if args.compile != "none":
+        for name, reg in list(variants.items()):
+            if isinstance(reg, thomson.Regularizer):
+                variants[f"{name} compiled"] = compiled(reg, args.compile, name)
+        variants = {name: reg for name, reg in variants.items() if name == "none" or reg is not None}
 
     def step(reg: Callable[[], torch.Tensor] | None) -> float:
         sync()
@@ -128,13 +155,13 @@ def main() -> None:
         f"{args.rounds} rounds "
         f"(median step without regularizer: {statistics.median(base) * 1e3:.0f} ms)"
     )
-    print(f"| {'regularizer':32} | step ms | ratio to none | regularizer fwd+bwd ms | page faults/step |")
-    print(f"|{'-' * 34}|--------:|--------------:|-----------------------:|-----------------:|")
+    print(f"| {'regularizer':40} | step ms | ratio to none | regularizer fwd+bwd ms | page faults/step |")
+    print(f"|{'-' * 42}|--------:|--------------:|-----------------------:|-----------------:|")
     for name, ts in times.items():
         ratio = statistics.median(t / b for t, b in zip(ts, base, strict=True))
         alone_ms = f"{statistics.median(reg_times[name]) * 1e3:.1f}" if name in reg_times else "-"
         pf = statistics.median(step_faults[name])
-        print(f"| {name:32} | {statistics.median(ts) * 1e3:7.0f} | {ratio:13.3f} | {alone_ms:>22} | {pf:16.0f} |")
+        print(f"| {name:40} | {statistics.median(ts) * 1e3:7.0f} | {ratio:13.3f} | {alone_ms:>22} | {pf:16.0f} |")
     print(
         "\nPage faults are memory the allocator took fresh from the system during the step. glibc returns large "
         "blocks\nto the system and faults them back in; to measure without that churn, run with PyTorch's "

@@ -33,9 +33,9 @@ def reference_mhe(weight: Tensor, power: str = "2", half_space: bool = False) ->
 
 
 def reference_regularizer(model: nn.Module, half_space: bool = True, power: str = "2") -> Tensor:
-    """The reference training loss term: every Conv/Linear weight, the last Linear as the classifier
+    """The reference training loss term: every Conv1d/Conv2d/Linear weight, the last Linear as the classifier
     (coefficient 10, full space), hidden layers coefficient 1 (half space when asked)."""
-    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))]
     total = torch.zeros((), device=layers[0].weight.device)
     for layer in layers[:-1]:
         total = total + reference_mhe(layer.weight, power, half_space)

@@ -8,6 +8,7 @@ them: a backend needs only ``value(c)`` and ``derivative(c)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -26,6 +27,9 @@ class Kernel:
     Subclasses implement both with plain tensor operations, elementwise. ``derivative`` must equal what
     autograd gives for ``value`` (tests check this), so that hand-written backward passes agree with autograd.
     ``value_and_derivative`` returns both; override it when they share work (the engine calls it on every tile).
+    In half space the engine needs the pair term of a row and of its negation together, ``h(c) = f(c) + f(-c)``:
+    :meth:`half_value` and :meth:`half_value_and_derivative`, which fall back on two evaluations; override them
+    when ``f(c)`` and ``f(-c)`` share work.
     """
 
     def value(self, c: Tensor) -> Tensor:
@@ -37,6 +41,16 @@ class Kernel:
     def value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
         """``(value(c), derivative(c))``, possibly sharing intermediate results."""
         return self.value(c), self.derivative(c)
+
+    def half_value(self, c: Tensor) -> Tensor:
+        """``f(c) + f(-c)``: the terms of a pair and of the pair with one side negated (half space)."""
+        return self.value(c) + self.value(-c)
+
+    def half_value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
+        """``(f(c) + f(-c), f'(c) - f'(-c))``: :meth:`half_value` and its derivative in ``c``."""
+        value, slope = self.value_and_derivative(c)
+        mirror_value, mirror_slope = self.value_and_derivative(-c)
+        return value + mirror_value, slope - mirror_slope
 
 
 @dataclass(frozen=True)
@@ -110,21 +124,23 @@ class Riesz(Kernel):
 
     def value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
         # One power per element for s >= 0: f'(z) = -s f(z)/z (s > 0) or -1/z (s = 0). The chord goes through
-        # q = z² = 2 - 2c' (no square root): f = q^(-s/2), -q^(|s|/2) or -log(q)/2, and dq/dc' = -2.
+        # q = z² = 2 - 2c' (no square root): f = q^(-s/2), -q^(|s|/2) or -log(q)/2, and dq/dc' = -2. With
+        # k = 1 - contraction, dc'/dc = k inside [-1, 1] and 0 outside (where the clamp is active), as autograd's.
         clamped = c.clamp(-1.0, 1.0)
-        cc = clamped * (1.0 - self.contraction)
+        k = 1.0 - self.contraction
         if self.metric == "euclidean":
-            q = torch.rsub(cc, 2.0, alpha=2.0)
+            q = torch.rsub(clamped, 2.0, alpha=2.0 * k)
             if self.s == 0:
                 value = torch.log(q).mul_(-0.5)
-                slope = q.reciprocal()
+                slope = q.reciprocal().mul_(k)
             elif self.s > 0:
                 value = q.pow(-self.s / 2)
-                slope = torch.div(value, q).mul_(self.s)
+                slope = torch.div(value, q).mul_(self.s * k)
             else:  # f = -q^(|s|/2) vanishes with q: its slope needs its own power
                 value = q.pow(-self.s / 2).neg_()
-                slope = q.pow(-self.s / 2 - 1.0).mul_(-self.s)
+                slope = q.pow(-self.s / 2 - 1.0).mul_(-self.s * k)
         else:
+            cc = clamped * k
             z = torch.acos(cc).mul_(self.angle_scale).add_(self.angle_shift)
             if self.s == 0:
                 value = torch.log(z).neg_()
@@ -135,9 +151,65 @@ class Riesz(Kernel):
             else:
                 value = z.pow(-self.s).neg_()
                 dfdz = z.pow(-self.s - 1.0).mul_(self.s)
-            slope = dfdz.mul_(torch.rsqrt(1.0 - cc * cc)).mul_(-self.angle_scale)
-        # d c'/dc = (1 - contraction) inside [-1, 1] and 0 outside (where the clamp is active), as autograd's.
-        return value, torch.where(clamped == c, slope, 0.0).mul_(1.0 - self.contraction)
+            slope = dfdz.mul_(torch.rsqrt(1.0 - cc * cc)).mul_(-self.angle_scale * k)
+        return value, torch.where(clamped == c, slope, 0.0)
+
+    def half_value(self, c: Tensor) -> Tensor:
+        return self._half(c, grad=False)[0]
+
+    def half_value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
+        value, slope = self._half(c, grad=True)
+        assert slope is not None
+        return value, slope
+
+    def _half(self, c: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None]:
+        # f(c) + f(-c) from one clamp and one distance: the chords of c' and -c' are q = 2 - 2c' and 4 - q, the
+        # angles θ = arccos c' and π - θ, with the same |dθ/dc'|. With k = 1 - contraction, dc'/dc = k inside.
+        clamped = c.clamp(-1.0, 1.0)
+        k = 1.0 - self.contraction
+        slope: Tensor | None = None
+        if self.metric == "euclidean":
+            q = torch.rsub(clamped, 2.0, alpha=2.0 * k)
+            mirror = torch.rsub(q, 4.0)
+            if self.s == 0:  # -log q/2 - log(4 - q)/2; slope k (1/q - 1/(4 - q)) = 4k² c / (q (4 - q))
+                product = q * mirror
+                value = torch.log(product).mul_(-0.5)
+                if grad:
+                    slope = torch.div(clamped, product).mul_(4.0 * k * k)
+            elif self.s > 0:  # q^(-s/2) + (4 - q)^(-s/2); slope s k (q^(-s/2)/q - (4 - q)^(-s/2)/(4 - q))
+                a, b = q.pow(-self.s / 2), mirror.pow(-self.s / 2)
+                value = a + b
+                if grad:
+                    slope = a.div_(q).sub_(b.div_(mirror)).mul_(self.s * k)
+            else:  # -(q^m + (4 - q)^m), m = |s|/2; slope 2km (q^(m-1) - (4 - q)^(m-1)), a power of its own
+                m = -self.s / 2
+                value = q.pow(m).add_(mirror.pow(m)).neg_()
+                if grad:
+                    slope = q.pow(m - 1.0).sub_(mirror.pow(m - 1.0)).mul_(2.0 * k * m)
+        else:
+            cc = clamped * k
+            theta = torch.acos(cc)
+            z = theta.mul(self.angle_scale).add_(self.angle_shift)
+            mirror = torch.rsub(z, self.angle_scale * math.pi + 2.0 * self.angle_shift)  # a(π - θ) + b
+            # Each slope below is f'(z̄) - f'(z); dz/dc' = -a/sqrt(1 - c'²) and dz̄/dc' its negation.
+            if self.s == 0:  # -log z - log z̄, f'(z) = -1/z
+                value = torch.log(z * mirror).neg_()
+                if grad:
+                    slope = z.reciprocal().sub_(mirror.reciprocal())
+            elif self.s > 0:  # z^(-s) + z̄^(-s), f'(z) = -s f(z)/z
+                a, b = z.pow(-self.s), mirror.pow(-self.s)
+                value = a + b
+                if grad:
+                    slope = a.div_(z).sub_(b.div_(mirror)).mul_(self.s)
+            else:  # -(z^|s| + z̄^|s|), f'(z) = s z^(|s|-1)
+                value = z.pow(-self.s).add_(mirror.pow(-self.s)).neg_()
+                if grad:
+                    slope = z.pow(-self.s - 1.0).sub_(mirror.pow(-self.s - 1.0)).mul_(-self.s)
+            if slope is not None:
+                slope = slope.mul_(torch.rsqrt(torch.rsub(cc.square(), 1.0))).mul_(self.angle_scale * k)
+        if slope is not None:
+            slope = torch.where(clamped == c, slope, 0.0)
+        return value, slope
 
 
 @dataclass(frozen=True)
@@ -181,3 +253,23 @@ class Gaussian(Kernel):
         clamped = c.clamp(-1.0, 1.0)
         value = clamped.mul(2.0).add_(-2.0).add_(self.shift).div_(self.width).exp_()
         return value, torch.where(clamped == c, value, 0.0).mul_(2.0 / self.width)
+
+    def half_value(self, c: Tensor) -> Tensor:
+        return self._half(c, grad=False)[0]
+
+    def half_value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
+        value, slope = self._half(c, grad=True)
+        assert slope is not None
+        return value, slope
+
+    def _half(self, c: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None]:
+        # exp(b + t) + exp(b - t) with t = 2c/width, b = (shift - 2)/width: one clamp, two exponentials.
+        clamped = c.clamp(-1.0, 1.0)
+        t = clamped * (2.0 / self.width)
+        b = (self.shift - 2.0) / self.width
+        same, mirror = torch.add(t, b).exp_(), torch.rsub(t, b).exp_()
+        value = same + mirror
+        if not grad:
+            return value, None
+        slope = same.sub_(mirror).mul_(2.0 / self.width)
+        return value, torch.where(clamped == c, slope, 0.0)

@@ -7,12 +7,12 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
 import torch
 from torch import Tensor, nn
 
-from thomson._validate import coefficient
+from thomson._validate import coefficient, real
 from thomson.layers import LAYER_TYPES, Target, candidates, layer_targets
 from thomson.objectives.base import Objective
 
@@ -142,7 +142,9 @@ class Regularizer(nn.Module):
                 )
             check_shardable(objective)
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
-        self._last: dict[str, Tensor] = {}
+        self._last: Tensor | None = None  # the last call's per-layer values [L]
+        self._pending: _Pending | None = None  # a non-finite check not read yet
+        self._vector: tuple[tuple[float, float, torch.dtype, torch.device], Tensor] | None = None
 
     @property
     def layers(self) -> list[str]:
@@ -157,51 +159,127 @@ class Regularizer(nn.Module):
 
     @property
     def stats(self) -> dict[str, float]:
-        """Per-layer values (before coefficients) of the last call, as floats."""
-        return {name: float(value) for name, value in self._last.items()}
+        """Per-layer values (before coefficients) of the last call, as floats (reading them waits for the device)."""
+        self._check_pending()
+        if self._last is None:
+            return {}
+        return dict(zip(self.layers, self._last.tolist(), strict=True))
 
     def forward(self, step: int | None = None) -> Tensor:
         """The weighted sum over layers. ``step`` defaults to the internal counter, which advances by one per
-        call in training mode."""
-        t = int(self.step) if step is None else step
-        hidden, classifier = _value(self.coef, t), _value(self.classifier_coef, t)
-        values: dict[str, Tensor] = {}
-        total: Tensor | None = None
-        for target in self._targets:
-            is_classifier = target.classifier
-            weight = target.rows()
-            try:
-                if is_classifier and self.classifier_group is not None:
-                    from thomson.distributed.objective import sharded_objective
+        call in training mode.
 
-                    value = sharded_objective(self.objective, weight, group=self.classifier_group)
-                else:
-                    value = self.objective(weight, layer=target.name, classifier=is_classifier)
-            except (ValueError, TypeError, RuntimeError) as error:
-                raise _on_layer(error, type(self.objective).__name__, target.name, weight) from error
-            values[target.name] = value.detach()
-            term = (classifier if is_classifier else hidden) * value
-            total = term if total is None else total + term
-        assert total is not None  # there is at least one target, checked at construction
-        if self.check_finite and not bool(torch.isfinite(total)):
-            self._raise_non_finite(values)
-        self._last = values
+        All layers are evaluated by one call of the objective (:meth:`~thomson.Objective.forward_many`; MHE
+        stacks layers of one shape into one engine pass). Nothing here waits for the device: with constant
+        coefficients the step counter is never read on the host, and on an accelerator the non-finite check of
+        one call is read at the next call (or when :attr:`stats` are read); under ``torch.compile`` on the CPU it
+        is an assertion in the graph.
+        """
+        self._check_pending()
+        hidden, classifier = self._coefficients(step)
+        values = self._values()
+        try:
+            stacked = torch.stack(values)  # promotes dtypes
+        except RuntimeError:  # layers on several devices (a model split across accelerators)
+            stacked = torch.stack([v.to(values[0].device) for v in values])
+        total = torch.dot(stacked, self._coefficient_vector(hidden, classifier, stacked))
+        self._last = stacked.detach()
+        if self.check_finite:
+            self._check_finite(total, self._last, step)
         if self.training and step is None:
             self.step += 1
         return total
 
-    def _raise_non_finite(self, values: dict[str, Tensor]) -> None:
+    def _coefficients(self, step: int | None) -> tuple[float, float]:
+        """The coefficients now; the step is read (on the host) only when one of them is a function of it."""
+        hidden, classifier = self.coef, self.classifier_coef
+        if not callable(hidden) and not callable(classifier):
+            return hidden, classifier
+        t = int(self.step) if step is None else step
+        return _current("coef", self.coef, t), _current("classifier_coef", self.classifier_coef, t)
+
+    def _values(self) -> list[Tensor]:
+        """Each target's value, in order, from one call of the objective (the sharded classifier's apart)."""
+        targets = self._targets
+        rows = [t.rows() for t in targets]
+        flags = [t.classifier for t in targets]
+        sharded = None
+        if self.classifier_group is not None and self.classifier is not None:
+            sharded = flags.index(True)
+        chosen = [i for i in range(len(targets)) if i != sharded]
+        try:
+            values = self.objective.forward_many(
+                [rows[i] for i in chosen],
+                layers=[targets[i].name for i in chosen],
+                classifiers=[flags[i] for i in chosen],
+            )
+            if sharded is not None:
+                from thomson.distributed.objective import sharded_objective
+
+                values.insert(sharded, sharded_objective(self.objective, rows[sharded], group=self.classifier_group))
+        except (ValueError, TypeError, RuntimeError) as error:
+            self._raise_on_layer(error, rows, flags)
+        return values
+
+    def _raise_on_layer(self, error: Exception, rows: list[Tensor], flags: list[bool]) -> NoReturn:
+        """Raise ``error`` naming the layer: the first one on which the objective alone raises."""
+        objective = type(self.objective).__name__
+        for target, weight, is_classifier in zip(self._targets, rows, flags, strict=True):
+            try:
+                if is_classifier and self.classifier_group is not None:
+                    from thomson.distributed.objective import sharded_objective
+
+                    sharded_objective(self.objective, weight, group=self.classifier_group)
+                else:
+                    self.objective(weight, layer=target.name, classifier=is_classifier)
+            except (ValueError, TypeError, RuntimeError) as layer_error:
+                raise _on_layer(layer_error, objective, target.name, weight) from layer_error
+        raise _on_layer(error, objective, ", ".join(self.layers), rows[0]) from error
+
+    def _coefficient_vector(self, hidden: float, classifier: float, like: Tensor) -> Tensor:
+        """``[L]``: each layer's coefficient, on ``like``'s device and dtype (kept while the coefficients are)."""
+        key = (hidden, classifier, like.dtype, like.device)
+        if not _compiling() and self._vector is not None and self._vector[0] == key:
+            return self._vector[1]
+        vector = torch.tensor(
+            [classifier if t.classifier else hidden for t in self._targets],
+            dtype=like.dtype,
+            device=like.device,
+        )
+        if not _compiling():
+            self._vector = (key, vector)
+        return vector
+
+    def _check_finite(self, total: Tensor, values: Tensor, step: int | None) -> None:
+        if _compiling():
+            if total.device.type == "cpu":  # an assertion in the graph (on an accelerator it would end the process)
+                finite = torch.isfinite(values)
+                for i, name in enumerate(self.layers):
+                    torch._assert_async(finite[i], _non_finite_message([name]))
+            else:  # read when the stats are, or at the next call outside the compiled code
+                self._pending = _Pending(values, self.step.clone() if step is None else step)
+            return
+        if total.device.type == "cpu":  # in host memory: reading it waits for nothing
+            if not bool(torch.isfinite(total)):
+                self._raise_non_finite(values, self.step if step is None else step)
+        else:  # read at the next call, by when the device has long finished it
+            self._pending = _Pending(values, self.step.clone() if step is None else step)
+
+    def _check_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None and not _compiling() and not pending.finite():
+            self._raise_non_finite(pending.values, pending.step)
+
+    def _raise_non_finite(self, values: Tensor, step: int | Tensor) -> None:
+        when = f" at step {int(step)}"
         for target in self._targets:
             if not bool(torch.isfinite(target.rows()).all()):
                 raise FloatingPointError(
-                    f"layer {target.name!r} has non-finite weights (NaN or inf); the training has diverged "
+                    f"layer {target.name!r} has non-finite weights (NaN or inf){when}; the training has diverged "
                     "before the regularizer was applied: lower the learning rate or clip gradients"
                 )
-        bad = [name for name, value in values.items() if not bool(torch.isfinite(value))]
-        raise FloatingPointError(
-            f"the objective is not finite on layer(s) {bad} although their weights are: duplicate or "
-            "antipodal rows with eps=0, or reference mode with very large weights; use the default eps"
-        )
+        bad = [name for name, finite in zip(self.layers, torch.isfinite(values).tolist(), strict=True) if not finite]
+        raise FloatingPointError(_non_finite_message(bad) + when)
 
     def extra_repr(self) -> str:
         return f"layers={len(self._targets)}, classifier={self.classifier!r}"
@@ -219,8 +297,48 @@ def _on_layer(error: Exception, objective: str, layer: str, weight: Tensor) -> E
     return RuntimeError(message)
 
 
-def _value(coef: Coef, step: int) -> float:
-    return float(coef(step)) if callable(coef) else coef
+def _current(name: str, coef: Coef, step: int) -> float:
+    """The coefficient at ``step``: the number, or what the function returns, checked (a finite number >= 0)."""
+    if not callable(coef):
+        return coef
+    returned = f"{name} at step {step} (the value returned by the function)"
+    try:
+        value = float(coef(step))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{returned} must be a number: {error}") from error
+    return real(returned, value, low=0.0)
+
+
+def _non_finite_message(layers: list[str]) -> str:
+    return (
+        f"the objective is not finite on layer(s) {layers} although their weights are: duplicate or "
+        "antipodal rows with eps=0, or reference mode with very large weights; use the default eps"
+    )
+
+
+def _compiling() -> bool:
+    return bool(torch.compiler.is_compiling())
+
+
+class _Pending:
+    """Per-layer finiteness of one call's values, on its way to the host without stopping the device."""
+
+    def __init__(self, values: Tensor, step: int | Tensor) -> None:
+        self.values, self.step = values, step
+        flags = torch.isfinite(values)
+        self.event = None
+        if flags.device.type == "cuda" and not _compiling():
+            self.flags = torch.empty(flags.shape, dtype=torch.bool, pin_memory=True)
+            self.flags.copy_(flags, non_blocking=True)
+            self.event = torch.cuda.Event()  # type: ignore[no-untyped-call]
+            self.event.record()
+        else:
+            self.flags = flags
+
+    def finite(self) -> bool:
+        if self.event is not None:
+            self.event.synchronize()
+        return bool(self.flags.all())
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

@@ -30,6 +30,7 @@ from torch import Tensor
 
 from thomson._validate import one_of
 from thomson.engine.chosen_rows import cross_sums, row_sums
+from thomson.engine.normalization import REFERENCE_EPS, Normalization
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
 from thomson.engine.streaming import GRAM_BLOCK, block_rows, streaming_pairwise_sum, tile_rows
 from thomson.kernels import Kernel
@@ -44,12 +45,24 @@ def pair_count(n: int, half_space: bool = False) -> int:
     return m * (m - 1) // 2
 
 
-def pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, backend: Backend = "auto") -> Tensor:
+def pairwise_sum(
+    x: Tensor,
+    kernel: Kernel,
+    *,
+    half_space: bool = False,
+    backend: Backend = "auto",
+    normalize: Normalization | None = None,
+    weight: float = 1.0,
+) -> Tensor:
     """``Σ_{i<j} f(x_iᵀx_j)`` over the rows of ``x: [N, D]`` (over ``[x; -x]`` when ``half_space``).
 
     Differentiable with respect to ``x``. Returns a 0-dim tensor of ``x``'s dtype (0 when there is no
     pair). ``x`` may also be a batch ``[..., N, D]`` of independent row sets (e.g. the projections of one
-    layer); the result then has shape ``[...]``.
+    layer, or several layers of one shape); the result then has shape ``[...]``.
+
+    ``normalize`` (a :class:`~thomson.engine.normalization.Normalization`) scales the rows first, in the same
+    pass (``f`` of the cosines ``x̂_iᵀx̂_j``; the gradient is with respect to the raw rows); ``weight``
+    multiplies the value and its gradient (``1/#pairs`` for a mean), both at no extra cost.
 
     Example:
         >>> import torch
@@ -58,20 +71,23 @@ def pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, backend
         >>> round(float(pairwise_sum(x, Riesz(s=2))), 6)  # 3 pairs × 1/2
         1.5
     """
-    one_of("backend", backend, BACKENDS)
+    if backend not in BACKENDS:
+        one_of("backend", backend, BACKENDS)
     if x.dim() < 2:
         raise ValueError(f"x must have shape [..., N, D], got shape {tuple(x.shape)}")
     n, d = x.shape[-2:]
     tile = max(n, 1) if backend == "dense" else tile_rows(x.device, d)
-    return streaming_pairwise_sum(x, kernel, half_space=half_space, tile=tile)
+    return streaming_pairwise_sum(x, kernel, half_space=half_space, tile=tile, normalize=normalize, weight=weight)
 
 
 __all__ = [
     "BACKENDS",
     "GRAM_BLOCK",
+    "REFERENCE_EPS",
     "SAMPLINGS",
     "Backend",
     "Estimate",
+    "Normalization",
     "Sampling",
     "block_rows",
     "cross_sums",

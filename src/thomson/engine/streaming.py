@@ -28,7 +28,6 @@ places (:mod:`thomson.distributed`): :func:`diagonal_block` (the pairs within on
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -36,6 +35,7 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
 from thomson._validate import integer
+from thomson.engine.normalization import Normalization
 from thomson.kernels import Kernel
 
 CPU_TILE = 512
@@ -73,13 +73,9 @@ def accumulator(shape: int, device: torch.device) -> Tensor:
 
 def pair_terms(kernel: Kernel, c: Tensor, half_space: bool, grad: bool) -> tuple[Tensor, Tensor | None]:
     """The pair term ``h(c)`` and, when ``grad``, its derivative: ``f`` in full space, ``f(c) + f(-c)`` in half."""
-    if not grad:
-        return (kernel.value(c) + kernel.value(-c), None) if half_space else (kernel.value(c), None)
-    value, slope = kernel.value_and_derivative(c)
     if half_space:
-        mirror_value, mirror_slope = kernel.value_and_derivative(-c)
-        return value + mirror_value, slope - mirror_slope
-    return value, slope
+        return kernel.half_value_and_derivative(c) if grad else (kernel.half_value(c), None)
+    return kernel.value_and_derivative(c) if grad else (kernel.value(c), None)
 
 
 def _pair_tile(
@@ -98,32 +94,41 @@ def _pair_tile(
             gj.baddbmm_(dv.mT, xi, alpha=a)
 
 
+def _diagonal_terms(
+    c: Tensor, kernel: Kernel, half_space: bool, grad: bool, weight: float = 1.0
+) -> tuple[Tensor, Tensor | None]:
+    """The pairs within one block of rows from its cosines ``c: [..., n, n]``: ``weight`` times their sum, ``[...]``,
+    and the matrix ``dv`` whose product ``a dv X`` is the sum's gradient (``a = 2`` in half space, else 1)."""
+    # A row with itself is no pair: its entry is evaluated with the rest (f(1) may be infinite: no matter) and then
+    # overwritten, rather than subtracted (no cancellation). In half space it is overwritten with the term of the
+    # row against its own negation, f(-c_ii), which the sum then counts once, as it should (the symmetric tile
+    # counts each pair i < j twice, which is a = 2). Kernels may return views of c, so those are evaluated first.
+    mirror = pair_terms(kernel, c.diagonal(dim1=-2, dim2=-1).neg(), False, grad) if half_space else None
+    v, dv = pair_terms(kernel, c, half_space, grad)
+    if mirror is None:
+        v.diagonal(dim1=-2, dim2=-1).zero_()
+        value = v.sum((-2, -1)).mul_(0.5 * weight)
+    else:
+        v.diagonal(dim1=-2, dim2=-1).copy_(mirror[0])
+        value = v.sum((-2, -1))
+        if weight != 1.0:
+            value = value.mul_(weight)
+    if dv is not None:
+        # The derivative matrix's diagonal must be 0 (full space) or -f'(-c_ii) (half space: ∂f(-|x_i|²)/∂x_i is
+        # -2 f'(-c_ii) x_i, and a = 2).
+        if mirror is None or mirror[1] is None:
+            dv.diagonal(dim1=-2, dim2=-1).zero_()
+        else:
+            dv.diagonal(dim1=-2, dim2=-1).copy_(mirror[1]).neg_()
+    return value, dv
+
+
 def _diagonal_tile(xi: Tensor, gi: Tensor | None, kernel: Kernel, half_space: bool, total: Tensor) -> None:
     """The pairs among the rows of ``xi`` (and, in half space, each row against its own negation)."""
-    a = 2.0 if half_space else 1.0
-    grad = gi is not None
-    c = torch.bmm(xi, xi.mT)
-    # The self cosines are no pair. Evaluate the kernel at 0 there (finite for every kernel of the library) and
-    # zero those terms, rather than subtract them (no cancellation).
-    self_c = c.diagonal(dim1=1, dim2=2).clone()
-    c.diagonal(dim1=1, dim2=2).zero_()
-    v, dv = pair_terms(kernel, c, half_space, grad)
-    v.diagonal(dim1=1, dim2=2).zero_()
-    total += v.sum((1, 2)) * (a / 2)
-    self_slope = None
-    if half_space:  # each row against its own negation
-        if grad:
-            self_value, self_slope = kernel.value_and_derivative(-self_c)
-        else:
-            self_value = kernel.value(-self_c)
-        total += self_value.sum(1)
+    value, dv = _diagonal_terms(torch.bmm(xi, xi.mT), kernel, half_space, gi is not None)
+    total += value
     if gi is not None and dv is not None:
-        # The derivative matrix's diagonal must be 0 (full space) or -f'(-c_ii) (half space).
-        if self_slope is None:
-            dv.diagonal(dim1=1, dim2=2).zero_()
-        else:
-            dv.diagonal(dim1=1, dim2=2).copy_(-self_slope)
-        gi.baddbmm_(dv, xi, alpha=a)
+        gi.baddbmm_(dv, xi, alpha=2.0 if half_space else 1.0)
 
 
 def diagonal_block(x: Tensor, kernel: Kernel, half_space: bool, tile: int, g: Tensor | None) -> Tensor:
@@ -163,59 +168,117 @@ def off_diagonal_block(
 def _graph_gradient(x: Tensor, kernel: Kernel, half_space: bool) -> Tensor:
     """``∂value/∂x`` as differentiable operations on the dense ``N×N`` cosines, for second derivatives."""
     c = x @ x.mT
-    eye = torch.eye(x.shape[1], dtype=torch.bool, device=x.device)
+    eye = torch.eye(x.shape[-2], dtype=torch.bool, device=x.device)
     off = torch.where(eye, 0.0, c)  # no kernel at c_ii (f'(1) may be infinite, and 0·∞ in the double backward)
     slope = kernel.derivative(off)
     if not half_space:
         return torch.where(eye, 0.0, slope) @ x
-    self_slope = -kernel.derivative(-c.diagonal(dim1=1, dim2=2))
+    self_slope = -kernel.derivative(-c.diagonal(dim1=-2, dim2=-1))
     slope = torch.where(eye, torch.diag_embed(self_slope), slope - kernel.derivative(-off))
     return 2.0 * slope @ x
 
 
-class _PairwiseSum(torch.autograd.Function):
-    """``Σ_{i<j} h(c_ij)`` over ``x: [B, N, D]`` → ``[B]``; the gradient is computed in the forward pass.
+def _value_and_gradient(
+    x: Tensor, kernel: Kernel, half_space: bool, tile: int, normalize: Normalization | None, weight: float, grad: bool
+) -> tuple[Tensor, Tensor | None]:
+    """``weight · Σ_{i<j} h(c_ij)`` over ``x: [..., N, D]`` (``[...]``, ``x``'s dtype) and, when ``grad``, its
+    gradient with respect to ``x`` (through the normalization when one is given)."""
+    unit, scale = (x, None) if normalize is None else normalize.apply(x)
+    n, d = x.shape[-2:]
+    factor = weight  # what the gradient still has to be multiplied by
+    g: Tensor | None = None
+    if n <= tile:  # one tile: the dense evaluation, in as few operations as possible
+        value, dv = _diagonal_terms(torch.matmul(unit, unit.mT), kernel, half_space, grad, weight)
+        if dv is not None:
+            g = torch.matmul(dv, unit)
+            factor *= 2.0 if half_space else 1.0
+    else:
+        rows = unit.reshape(-1, n, d)
+        g = torch.zeros_like(rows) if grad else None
+        value = (diagonal_block(rows, kernel, half_space, tile, g) * weight).to(x.dtype).reshape(x.shape[:-2])
+        g = None if g is None else g.view(x.shape)
+    if g is not None:
+        if normalize is not None:
+            assert scale is not None
+            g = normalize.backward(g, unit, scale if factor == 1.0 else scale * factor, inplace=True)
+        elif factor != 1.0:
+            g = g.mul_(factor)
+    return value, g
 
-    The first backward scales that gradient in place and hands it over (no copy of ``[B, N, D]``); a further
+
+class _PairwiseSum(torch.autograd.Function):
+    """``weight · Σ_{i<j} h(c_ij)`` over ``x: [..., N, D]`` → ``[...]``; the gradient is computed in the forward pass.
+
+    The first backward scales that gradient in place and hands it over (no copy of ``x``); a further
     backward through the same graph (``retain_graph=True``) walks the tiles again. A second derivative
     (``create_graph=True``, e.g. a look-ahead step through the energy) recomputes the gradient with
     differentiable dense operations: exact, but ``O(N²)`` memory.
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, x: Tensor, kernel: Kernel, half_space: bool, tile: int) -> Tensor:
-        g = torch.zeros_like(x) if ctx.needs_input_grad[0] else None  # type: ignore[attr-defined]
-        with torch.autocast(x.device.type, enabled=False):
-            total = diagonal_block(x, kernel, half_space, tile, g)
+    def forward(
+        ctx: FunctionCtx,
+        x: Tensor,
+        kernel: Kernel,
+        half_space: bool,
+        tile: int,
+        normalize: Normalization | None,
+        weight: float,
+    ) -> Tensor:
+        grad = bool(ctx.needs_input_grad[0])  # type: ignore[attr-defined]
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(x.device.type, enabled=False):
+                value, g = _value_and_gradient(x, kernel, half_space, tile, normalize, weight, grad)
+        else:
+            value, g = _value_and_gradient(x, kernel, half_space, tile, normalize, weight, grad)
         ctx.save_for_backward(x)
-        ctx.g, ctx.kernel, ctx.half_space, ctx.tile = g, kernel, half_space, tile  # type: ignore[attr-defined]
-        return total.to(x.dtype)
+        ctx.g, ctx.settings = g, (kernel, half_space, tile, normalize, weight)  # type: ignore[attr-defined]
+        return value
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None, None, None]:
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None, None, None, None, None]:
         (x,) = ctx.saved_tensors
+        kernel, half_space, tile, normalize, weight = ctx.settings
         g, ctx.g = ctx.g, None
-        with torch.autocast(x.device.type, enabled=False):
-            if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
-                return grad_out[:, None, None] * _graph_gradient(x, ctx.kernel, ctx.half_space), None, None, None
-            if g is None:  # a repeated backward: the gradient was handed over the first time
-                g = torch.zeros_like(x)
-                diagonal_block(x.detach(), ctx.kernel, ctx.half_space, ctx.tile, g)
-        return g.mul_(grad_out[:, None, None]), None, None, None
+        scale = grad_out if grad_out.dim() == 0 else grad_out.reshape((*grad_out.shape, 1, 1))
+        if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
+            with torch.autocast(x.device.type, enabled=False):
+                unit = x if normalize is None else normalize.normalize(x)
+                g = _graph_gradient(unit, kernel, half_space) * weight
+                if normalize is not None:
+                    g = normalize.backward(g, unit, normalize.scale(x))
+            return scale * g, None, None, None, None, None
+        if g is None:  # a repeated backward: the gradient was handed over the first time
+            with torch.autocast(x.device.type, enabled=False):
+                _, g = _value_and_gradient(x.detach(), kernel, half_space, tile, normalize, weight, True)
+            assert g is not None
+        return g.mul_(scale), None, None, None, None, None
 
 
-def streaming_pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = False, tile: int | None = None) -> Tensor:
-    """``Σ_{i<j} f(x_iᵀx_j)`` over the rows of ``x: [..., N, D]`` by tiles of ``tile`` rows; shape ``[...]``.
+def streaming_pairwise_sum(
+    x: Tensor,
+    kernel: Kernel,
+    *,
+    half_space: bool = False,
+    tile: int | None = None,
+    normalize: Normalization | None = None,
+    weight: float = 1.0,
+) -> Tensor:
+    """``weight · Σ_{i<j} f(x̂_iᵀx̂_j)`` over the rows of ``x: [..., N, D]`` by tiles of ``tile`` rows; shape ``[...]``.
 
     Exact (equal to the one-tile evaluation to round-off), ``O(N·D + tile²)`` memory (second derivatives are
     supported too, in ``O(N²)`` memory).
     Leading dimensions are independent sets of rows (one reduction each, e.g. several projections of a layer).
 
     Args:
-        x: rows ``[..., N, D]``, already normalized.
+        x: rows ``[..., N, D]``.
         kernel: the pair term, a :class:`~thomson.kernels.Kernel`.
         half_space: reduce over ``[x; -x]`` (from the ``N×N`` cosines). Default False.
         tile: rows per tile; ``tile >= N`` is the dense evaluation. Default ``tile_rows(x.device, D)``.
+        normalize: ``x̂ = x`` when None (rows already normalized); else the rows are scaled so (a
+            :class:`~thomson.engine.normalization.Normalization`) in the same pass, and the gradient is with
+            respect to the raw rows. Default None.
+        weight: multiplies the value and its gradient (e.g. ``1/#pairs`` for a mean) at no cost. Default 1.
 
     Example:
         >>> from thomson.kernels import Riesz
@@ -223,9 +286,8 @@ def streaming_pairwise_sum(x: Tensor, kernel: Kernel, *, half_space: bool = Fals
         >>> round(float(streaming_pairwise_sum(x, Riesz(s=2), tile=2)), 9)   # 10 pairs at chord √2: 10 × 1/2
         5.0
     """
-    *batch, n, d = x.shape
     if tile is None:
-        tile = tile_rows(x.device, d)
+        tile = tile_rows(x.device, x.shape[-1])
     integer("tile", tile, low=1)
-    total: Tensor = _PairwiseSum.apply(x.reshape(math.prod(batch), n, d), kernel, half_space, tile)  # type: ignore[no-untyped-call]
-    return total.reshape(batch)
+    total: Tensor = _PairwiseSum.apply(x, kernel, half_space, tile, normalize, weight)  # type: ignore[no-untyped-call]
+    return total

@@ -6,8 +6,9 @@ import torch
 from torch import Tensor
 
 from thomson._validate import real
+from thomson.engine.normalization import REFERENCE_EPS
 from thomson.functional.riesz import riesz_kernel
-from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows, unit_rows
+from thomson.functional.rows import as_rows, normalize_rows, unit_rows
 
 
 def polarization(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal, get_args
 
@@ -9,8 +10,9 @@ import torch
 from torch import Tensor
 
 from thomson._validate import one_of
-from thomson.engine import Backend, pair_count, pairwise_sum
-from thomson.functional.rows import REFERENCE_EPS, as_rows, normalize_rows
+from thomson.engine import Backend, Normalization, pair_count, pairwise_sum
+from thomson.engine.normalization import REFERENCE_EPS
+from thomson.functional.rows import as_rows, normalize_rows
 from thomson.kernels import METRICS, Metric, Riesz
 
 Reduction = Literal["mean", "sum"]
@@ -22,6 +24,16 @@ DEFAULT_EPS = 1e-6
 
 def riesz_kernel(s: float, metric: Metric, *, reference: bool, eps: float | None) -> Riesz:
     """The pair kernel of :func:`hyperspherical_energy` for these arguments; validates them."""
+    return _kernel(float(s), metric, reference, eps)
+
+
+def _kernel(s: float, metric: Metric, reference: bool, eps: float | None) -> Riesz:
+    # Cached: a training loop asks for the same kernel at every call, and building one validates its fields.
+    # (Not while torch.compile traces: the kernel is then built once, at tracing.)
+    return _build_kernel(s, metric, reference, eps) if _compiling() else _cached_kernel(s, metric, reference, eps)
+
+
+def _build_kernel(s: float, metric: Metric, reference: bool, eps: float | None) -> Riesz:
     one_of("metric", metric, METRICS)
     if eps is not None and not (eps >= 0 and (reference or eps < 1)):
         raise ValueError(f"eps must be >= 0 (and < 1 unless reference=True), got {eps!r}")
@@ -81,13 +93,70 @@ def hyperspherical_energy(
         >>> round(float(hyperspherical_energy(tetrahedron, s=1, reduction="sum", eps=0)), 9)  # 3·sqrt(6)/2
         3.674234614
     """
-    one_of("reduction", reduction, REDUCTIONS)
-    with torch.autocast(x.device.type, enabled=False):
-        unit, kernel, factor = energy_terms(x, s, metric, reference=reference, eps=eps)
-        total = factor * pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
-        if reduction == "sum":
-            return total
-        return total / max(pair_count(unit.shape[0], half_space), 1)
+    return batch_energy(
+        as_rows(x),
+        s,
+        metric=metric,
+        half_space=half_space,
+        reduction=reduction,
+        eps=eps,
+        reference=reference,
+        backend=backend,
+    )
+
+
+def batch_energy(
+    x: Tensor,
+    s: float = 2.0,
+    *,
+    metric: Metric = "euclidean",
+    half_space: bool = False,
+    reduction: Reduction = "mean",
+    eps: float | None = None,
+    reference: bool = False,
+    backend: Backend = "auto",
+) -> Tensor:
+    """:func:`hyperspherical_energy` of each row set of a batch ``x: [..., N, D]``, in one engine pass: ``[...]``.
+
+    Several layers of one shape (``torch.stack`` of their rows), or the projections of one layer, are evaluated
+    together; each value is exactly the energy of its row set alone. Arguments as :func:`hyperspherical_energy`'s.
+
+    Example:
+        >>> x = torch.randn(3, 8, 5, dtype=torch.float64)
+        >>> one_by_one = torch.stack([hyperspherical_energy(rows) for rows in x])
+        >>> torch.allclose(batch_energy(x), one_by_one)
+        True
+    """
+    if reduction not in REDUCTIONS:
+        one_of("reduction", reduction, REDUCTIONS)
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dim() < 2:
+        raise ValueError(f"x must have shape [..., N, D] (a batch of row sets), got shape {tuple(x.shape)}")
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+    weight = 2.0 if reference and s == 0 and metric == "euclidean" else 1.0  # the reference's -log z²
+    if reduction == "mean":
+        weight /= max(pair_count(x.shape[-2], half_space), 1)
+    return pairwise_sum(
+        x,
+        _kernel(float(s), metric, reference, eps),
+        half_space=half_space,
+        backend=backend,
+        normalize=_normalization(reference, eps),
+        weight=weight,
+    )
+
+
+def _normalization(reference: bool, eps: float | None) -> Normalization:
+    return Normalization(reference, REFERENCE_EPS if eps is None or not reference else eps)
+
+
+_cached_kernel = functools.lru_cache(maxsize=256)(_build_kernel)
+
+
+def _compiling() -> bool:
+    return bool(torch.compiler.is_compiling())
 
 
 def energy_terms(

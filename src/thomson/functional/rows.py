@@ -7,13 +7,11 @@ way the hyperspherical-uniformity objectives (and their reference code) do.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
-REFERENCE_EPS = 1e-4
-"""ε of the reference code: ``n_i = sqrt(|w_i|² + ε)``."""
+from thomson.engine.normalization import REFERENCE_EPS as REFERENCE_EPS
+from thomson.engine.normalization import Normalization
 
 
 def as_rows(x: Tensor, name: str = "x") -> Tensor:
@@ -65,7 +63,7 @@ def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE
         tensor([[0.6000, 0.8000],
                 [0.0000, 0.0000]])
     """
-    return _NormalizeRows.apply(x, reference, eps)  # type: ignore[no-any-return, no-untyped-call]
+    return Normalization(reference, eps).normalize(x)
 
 
 def unit_rows(x: Tensor, *, reference: bool = False) -> Tensor:
@@ -85,34 +83,3 @@ def unit_rows(x: Tensor, *, reference: bool = False) -> Tensor:
     if reference:
         return normalize_rows(normalize_rows(x, reference=True), reference=True)
     return normalize_rows(x)
-
-
-def _row_scale(x: Tensor, reference: bool, eps: float) -> Tensor:
-    """``s_i`` with ``x̂_i = s_i x_i``: ``1/max(|x_i|, tiny)`` (0 for a zero row), or ``1/sqrt(|x_i|² + ε)``
-    for the reference."""
-    norm: Tensor = torch.linalg.vector_norm(x, dim=1, keepdim=True)
-    if reference:
-        return torch.rsqrt(norm * norm + eps)
-    return norm.clamp_min(torch.finfo(x.dtype).tiny).reciprocal() * (norm > 0)  # a zero row: scale 0, gradient 0
-
-
-class _NormalizeRows(torch.autograd.Function):
-    """``x̂ = s x`` with the gradient ``s (g - (x̂·g) x̂)`` written out: two passes over ``[N, D]`` each way
-    instead of autograd's chain of broadcast products. The backward is made of differentiable operations (and
-    recomputes ``s`` from ``x``), so second derivatives work."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor, reference: bool, eps: float) -> Tensor:
-        out = x * _row_scale(x, reference, eps)
-        ctx.save_for_backward(x, out)
-        ctx.reference, ctx.eps = reference, eps
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
-        x, out = ctx.saved_tensors
-        scale = _row_scale(x, ctx.reference, ctx.eps)
-        radial = torch.einsum("nd,nd->n", grad, out).unsqueeze(1)
-        if not ctx.reference:  # a (sub)zero row: the clamped norm is a constant, only 1/tiny remains
-            radial = radial * (scale < 1.0 / torch.finfo(x.dtype).tiny)
-        return torch.addcmul(grad, out, radial, value=-1.0).mul_(scale), None, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor
@@ -69,50 +70,75 @@ def min_separation(
         if n == 0 or (n == 1 and not half_space):
             return rows.sum() * 0.0
         unit = unit_rows(rows, reference=reference)
-        smallest, pairs = _closest_pairs(unit.detach(), half_space, all_ties=reference and temperature == 0.0)
-        if temperature > 0.0:
-            kernel = Gaussian(width=temperature, shift=max(smallest, 0.0))
-            total = pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
-            return max(smallest, 0.0) - temperature * torch.log(total)
+        if reference and temperature == 0.0:
+            pairs = _tied_pairs(unit.detach(), half_space)
+            if not len(pairs):  # no distance is a number: the rows are not finite
+                return rows.sum() * math.nan
+        else:  # found on the device, nothing read on the host (torch.compile traces it whole)
+            pairs = _closest_pair(unit.detach(), half_space)
         i, j = pairs[:, 0], pairs[:, 1]
         c = (unit[i] * unit[j]).sum(dim=1)
-        if not half_space:
-            return (2.0 - 2.0 * c).sum()  # one pair, or every tied pair in reference mode
-        own = i == j  # a row and its own negation: d² = 2 + 2|u_i|²
-        d2 = torch.where(own, 2.0 + 2.0 * c, 2.0 - 2.0 * c.abs())
-        if not reference:
-            return d2.sum()
+        own = i == j  # a row and its own negation: d² = 2 + 2|u_i|² (half space only)
+        d2 = torch.where(own, 2.0 + 2.0 * c, 2.0 - 2.0 * c.abs()) if half_space else 2.0 - 2.0 * c
+        if temperature > 0.0:
+            smallest = max(float(d2.detach().min()), 0.0)  # the kernel's shift: no term overflows or underflows
+            kernel = Gaussian(width=temperature, shift=smallest)
+            total = pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
+            return smallest - temperature * torch.log(total)
+        if not (reference and half_space):
+            return d2.sum()  # one pair, or every tied pair in reference mode
         # Entries of the doubled set's upper triangle: (u_i,u_j), (-u_i,-u_j) give 2-2c; (u_i,-u_j), (-u_i,u_j)
         # give 2+2c; both kinds tie at c = 0. A row against its own negation appears once.
         copies = torch.where(own, 1.0, torch.where(c == 0, 4.0, 2.0))
         return (copies * d2).sum()
 
 
-def _closest_pairs(unit: Tensor, half_space: bool, *, all_ties: bool) -> tuple[float, Tensor]:
-    """The smallest ``d²`` among the pairs (see :func:`min_separation`) and index pairs ``(i, j)`` attaining it:
-    the first one found, or all of them. ``j == i`` stands for a row and its negation (half space only).
-    Works in blocks of :func:`~thomson.engine.block_rows` rows, so memory stays ``O(GRAM_BLOCK)``."""
+def _distances(unit: Tensor, half_space: bool) -> Iterator[tuple[int, Tensor]]:
+    """Blocks of :func:`~thomson.engine.block_rows` rows of the matrix of ``d²`` (see :func:`min_separation`), with
+    their first row: ``d²_ij`` above the diagonal, on it ``2 + 2|u_i|²`` (half space: a row and its negation) or
+    inf, inf below. Memory ``O(GRAM_BLOCK)``."""
     n = unit.shape[0]
     step = block_rows(n)
     cols = torch.arange(n, device=unit.device)
-    best = torch.tensor(math.inf, dtype=unit.dtype, device=unit.device)
+    for start in range(0, n, step):
+        g = unit[start : start + step] @ unit.T
+        r = torch.arange(start, start + g.shape[0], device=unit.device)[:, None]
+        if half_space:
+            yield start, torch.where(cols > r, 2.0 - 2.0 * g.abs(), torch.where(cols == r, 2.0 + 2.0 * g, math.inf))
+        else:
+            yield start, torch.where(cols > r, 2.0 - 2.0 * g, math.inf)
+
+
+def _closest_pair(unit: Tensor, half_space: bool) -> Tensor:
+    """``[[i, j]]``: the first pair, in row-major order, with the smallest ``d²`` (``j == i``: a row and its
+    negation). Kept on the device: a running minimum, no value read on the host."""
+    n = unit.shape[0]
+    best = torch.full((), math.inf, dtype=unit.dtype, device=unit.device)
+    where = torch.zeros((), dtype=torch.long, device=unit.device)
+    with torch.no_grad():
+        for start, d2 in _distances(unit, half_space):
+            low, k = d2.flatten().min(0)  # the first smallest; a NaN when there is one (then the value is NaN)
+            better = (low < best) | low.isnan()  # strict: an equal pair later in the order is not the first
+            best = torch.where(better, low, best)
+            where = torch.where(better, k + start * n, where)
+    return torch.stack([where // n, where % n])[None]
+
+
+def _tied_pairs(unit: Tensor, half_space: bool) -> Tensor:
+    """``[K, 2]``: every pair ``(i, j)`` attaining the smallest ``d²`` (their number is read on the host); none when
+    no ``d²`` is a number."""
+    best = torch.full((), math.inf, dtype=unit.dtype, device=unit.device)
     found: list[Tensor] = []
     with torch.no_grad():
-        for start in range(0, n, step):
-            g = unit[start : start + step] @ unit.T
-            r = torch.arange(start, start + g.shape[0], device=unit.device)[:, None]
-            if half_space:
-                d2 = torch.where(cols > r, 2.0 - 2.0 * g.abs(), torch.where(cols == r, 2.0 + 2.0 * g, math.inf))
-            else:
-                d2 = torch.where(cols > r, 2.0 - 2.0 * g, math.inf)
+        for start, d2 in _distances(unit, half_space):
             low = d2.min()
             if bool(low < best):
                 best, found = low, []
-            if bool(low == best) and (all_ties or not found):
+            if bool(low == best):
                 hits = (d2 == low).nonzero()
                 hits[:, 0] += start
-                found.append(hits if all_ties else hits[:1])
-    return float(best), torch.cat(found)
+                found.append(hits)
+    return torch.cat(found) if found else torch.zeros((0, 2), dtype=torch.long, device=unit.device)
 
 
 def mean_min_angle(x: Tensor, *, reference: bool = False) -> Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from torch import Tensor, nn
@@ -37,6 +37,17 @@ class Objective(nn.Module):
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         raise NotImplementedError
+
+    def forward_many(
+        self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]
+    ) -> list[Tensor]:
+        """The objective of several layers, ``[forward(w, layer=l, classifier=c) for ...]``, which it is by default.
+
+        :class:`thomson.Regularizer` evaluates all its layers with one call. An objective that can evaluate several
+        layers together overrides it (MHE stacks layers of one shape into one engine pass); each value must be
+        what ``forward`` gives for that layer, with the same side effects (state, random draws) in layer order.
+        """
+        return [self(w, layer=l, classifier=c) for w, l, c in zip(weights, layers, classifiers, strict=True)]
 
     def layer_state(self, layer: str, name: str, init: Callable[[], Tensor]) -> Tensor:
         """The tensor ``name`` of ``layer``, made by ``init()`` on first use and kept as a buffer.

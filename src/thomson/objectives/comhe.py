@@ -7,6 +7,7 @@ and the random draws come from :class:`~thomson.objectives.random_stream.RandomS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 import torch
@@ -164,13 +165,40 @@ class CoMHE(Objective):
         self.register_buffer("draws", torch.tensor(0, dtype=torch.long))
 
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
+        return self.forward_many([weight], layers=[layer], classifiers=[classifier])[0]
+
+    def forward_many(
+        self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]
+    ) -> list[Tensor]:
+        """Every layer's projections (drawn, or stepped, layer by layer in order) reduced by the base objective in
+        one call (``base.forward_many``: for MHE, one engine pass per shape of projected rows); the values are
+        ``forward``'s."""
+        entries: list[Tensor] = []
+        entry_layers: list[str] = []
+        spans: list[tuple[int, int]] = []  # (first entry, projections) of each layer; 0 projections: base itself
+        for weight, layer, classifier in zip(weights, layers, classifiers, strict=True):
+            projected = self._project(weight, layer, classifier)
+            spans.append((len(entries), 0 if projected is None else projected.shape[0]))
+            entries.extend([weight] if projected is None else projected.unbind(0))
+            entry_layers.extend([layer] * max(spans[-1][1], 1))
+        flags = [False] * len(entries)
+        for (first, count), classifier in zip(spans, classifiers, strict=True):
+            if count == 0:
+                flags[first] = classifier
+        values = self.base.forward_many(entries, layers=entry_layers, classifiers=flags)
+        return [
+            values[first] if count == 0 else torch.stack(values[first : first + count]).mean() for first, count in spans
+        ]
+
+    def _project(self, weight: Tensor, layer: str, classifier: bool) -> Tensor | None:
+        """This evaluation's projected rows ``[C, N, k]`` of a layer, or None for a layer that is not projected."""
         n, d = weight_rows(weight, "CoMHE").shape
         if classifier or d <= self.dim or n < 2:
-            return self._base(weight, layer, classifier=classifier)
+            return None
         rows = as_rows(weight.flatten(1), "weight")
         learning = self.training and torch.is_grad_enabled()
         with torch.autocast(rows.device.type, enabled=False):
-            return self._mean_energy(self.strategy.project(self, rows, layer, learning=learning), layer)
+            return self.strategy.project(self, rows, layer, learning=learning)
 
     def projected_energy(self, weight: Tensor, projections: Tensor, *, layer: str = "") -> Tensor:
         """``mean_c base(W P_cᵀ)`` for projections of your choice, ``[C, k, D]`` or one ``[k, D]``.
@@ -198,18 +226,13 @@ class CoMHE(Objective):
     def draw(self, shape: tuple[int, ...], like: Tensor, *, fixed: bool = False) -> Tensor:
         """N(0, 1) entries of ``shape`` on ``like``'s device and dtype: the next draw of this objective's random
         stream (counted in the ``draws`` buffer), or the fixed one."""
-        p = self.stream.draw(shape, like, fixed=fixed)
-        if not fixed:
-            self.draws.fill_(self.stream.draws)
-        return p
+        return self.stream.draw(shape, like, fixed=fixed, counter=self.draws)
 
     def _mean_energy(self, projected: Tensor, layer: str) -> Tensor:
-        """``mean_c base(projected[c])`` over ``projected: [C, N, k]``, one projection at a time."""
-        return torch.stack([self._base(x, layer) for x in projected.unbind(0)]).mean()
-
-    def _base(self, x: Tensor, layer: str, *, classifier: bool = False) -> Tensor:
-        value: Tensor = self.base(x, layer=layer, classifier=classifier)
-        return value
+        """``mean_c base(projected[c])`` over ``projected: [C, N, k]``, in one call of the base."""
+        count = projected.shape[0]
+        values = self.base.forward_many(list(projected.unbind(0)), layers=[layer] * count, classifiers=[False] * count)
+        return torch.stack(values).mean()
 
     def _load_from_state_dict(
         self,

@@ -3,9 +3,16 @@
 Draw ``t`` comes from a torch generator seeded with a SplitMix64 hash of ``(seed, t)``, on the device of the
 tensor it is drawn for, so nearby draws are unrelated and a resumed run continues the same sequence from the
 counter alone. Outside training CoMHE uses one fixed draw, the stream :data:`FIXED`.
+
+Under ``torch.compile`` a draw is one opaque operation of the graph (``thomson::stream_draw``), which advances the
+counter when it runs: the graph holds neither the counter nor a generator, so it is traced once and gives the
+draws of eager mode (not compatible with CUDA graphs, which would replay one draw).
 """
 
 from __future__ import annotations
+
+import itertools
+import weakref
 
 import torch
 from torch import Tensor
@@ -46,15 +53,43 @@ class RandomStream:
     def __init__(self, seed: int, draws: int = 0) -> None:
         self.seed = seed
         self.draws = draws
+        self.key = next(_KEYS)  # how a compiled graph names this stream
+        _STREAMS[self.key] = self
 
-    def draw(self, shape: tuple[int, ...], like: Tensor, *, fixed: bool = False) -> Tensor:
+    def draw(
+        self, shape: tuple[int, ...], like: Tensor, *, fixed: bool = False, counter: Tensor | None = None
+    ) -> Tensor:
         """N(0, 1) entries of ``shape`` on ``like``'s device and dtype: the next draw (advancing the counter), or
-        the fixed one."""
+        the fixed one. ``counter``, a tensor, is set to the number of draws taken (a buffer saved with a model)."""
+        if torch.compiler.is_compiling():
+            if counter is None:
+                counter = like.new_zeros((), dtype=torch.long)
+            return torch.ops.thomson.stream_draw(like.detach(), counter, self.key, list(shape), fixed)  # type: ignore[no-any-return]
+        return self._draw(shape, like, fixed, counter)
+
+    def _draw(self, shape: tuple[int, ...] | list[int], like: Tensor, fixed: bool, counter: Tensor | None) -> Tensor:
         generator = torch.Generator(device=like.device)
         generator.manual_seed(mix(self.seed, FIXED if fixed else self.draws))
         if not fixed:
             self.draws += 1
+            if counter is not None:
+                counter.fill_(self.draws)
         return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+_KEYS = itertools.count()
+_STREAMS: weakref.WeakValueDictionary[int, RandomStream] = weakref.WeakValueDictionary()
+
+
+@torch.library.custom_op("thomson::stream_draw", mutates_args=("counter",))
+def _stream_draw(like: Tensor, counter: Tensor, stream: int, shape: list[int], fixed: bool) -> Tensor:
+    """A draw of the stream ``stream`` as one operation of a compiled graph (it advances the stream when it runs)."""
+    return _STREAMS[stream]._draw(shape, like, fixed, counter)
+
+
+@_stream_draw.register_fake
+def _(like: Tensor, counter: Tensor, stream: int, shape: list[int], fixed: bool) -> Tensor:
+    return like.new_empty(shape)
 
 
 __all__ = ["FIXED", "RandomStream", "mix"]
