@@ -116,6 +116,7 @@ class CoMHE(Objective):
 
     seed: Tensor
     draws: Tensor
+    state_names = ("projection",)
 
     def __init__(
         self,
@@ -210,6 +211,11 @@ class CoMHE(Objective):
     def _base(self, x: Tensor, layer: str, *, classifier: bool = False) -> Tensor:
         value: Tensor = self.base(x, layer=layer, classifier=classifier)
         return value
+
+    def check_layer_state(self, name: str, tensor: Tensor) -> str | None:
+        if tensor.dim() != 2 or tensor.shape[0] != self.dim:
+            return f"must have shape [{self.dim}, D] (dim={self.dim}), got {tuple(tensor.shape)}"
+        return None
 
     def _load_from_state_dict(
         self,
