@@ -34,11 +34,13 @@ def as_rows(x: Tensor, name: str = "x") -> Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
-def weight_rows(weight: Tensor, owner: str = "the objective") -> Tensor:
+def weight_rows(weight: Tensor, owner: str = "the objective", *, allow_empty: bool = False) -> Tensor:
     """The rows ``weight.flatten(1)`` of a layer's weight ``[N, ...]``: one row per neuron (output unit or channel).
 
-    Raises ValueError for a tensor with fewer than 2 dims (biases and norm scales have no neurons to spread),
-    naming ``owner``, and TypeError for anything but a tensor.
+    Raises ValueError, naming ``owner``, for a tensor with fewer than 2 dims (biases and norm scales have no
+    neurons to spread) and for an empty one: no neuron (``N = 0``, unless ``allow_empty``, as a shard of a
+    classifier split across processes may be) or rows of no dimension (``D = 0``); TypeError for anything but a
+    tensor.
 
     Example:
         >>> weight_rows(torch.zeros(64, 3, 3, 3)).shape   # a conv weight: 64 neurons in D = 27
@@ -51,7 +53,13 @@ def weight_rows(weight: Tensor, owner: str = "the objective") -> Tensor:
             f"{owner} needs a weight with neurons on dim 0 and at least 2 dims, got {tuple(weight.shape)}; "
             "biases and norm scales are not regularized"
         )
-    return weight.flatten(1)
+    rows = weight.flatten(1)
+    if rows.shape[1] == 0 or (rows.shape[0] == 0 and not allow_empty):
+        raise ValueError(
+            f"{owner} needs a weight with at least one neuron (dim 0) and rows of at least one dimension, got shape "
+            f"{tuple(weight.shape)}; leave empty layers out"
+        )
+    return rows
 
 
 def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE_EPS) -> Tensor:

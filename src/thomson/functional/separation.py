@@ -54,7 +54,7 @@ def min_separation(
         backend: engine backend for the soft minimum's pair sum. Default ``"auto"``.
 
     Returns:
-        A 0-dim tensor; 0 when there is no pair (``N = 1`` in full space).
+        A 0-dim tensor; 0 when there is no pair (``N = 1`` in full space); NaN when the rows are not finite.
 
     Example:
         >>> square = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
@@ -70,6 +70,8 @@ def min_separation(
             return rows.sum() * 0.0
         unit = unit_rows(rows, reference=reference)
         smallest, pairs = _closest_pairs(unit.detach(), half_space, all_ties=reference and temperature == 0.0)
+        if not math.isfinite(smallest):  # no pair has a distance: the rows are not finite
+            return rows.sum() * math.nan
         if temperature > 0.0:
             kernel = Gaussian(width=temperature, shift=max(smallest, 0.0))
             total = pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
@@ -112,6 +114,8 @@ def _closest_pairs(unit: Tensor, half_space: bool, *, all_ties: bool) -> tuple[f
                 hits = (d2 == low).nonzero()
                 hits[:, 0] += start
                 found.append(hits if all_ties else hits[:1])
+    if not found:  # every distance is NaN (non-finite rows)
+        return math.nan, torch.zeros((0, 2), dtype=torch.long, device=unit.device)
     return float(best), torch.cat(found)
 
 
