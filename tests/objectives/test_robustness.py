@@ -80,3 +80,34 @@ def test_duplicates_stay_finite_up_to_the_documented_s(dtype: torch.dtype, large
     beyond = next(s for s in range(largest, 1000) if duplicate_term_overflows(s, dtype))
     assert beyond <= largest + 4  # the documented bound is the real one, not a loose one
     assert math.isinf(float(thomson.MHE(s=beyond, half_space=half_space)(rows)))
+
+
+def half_gradient(name: str, weight: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gradient of the objective at ``weight`` (float16) and at its float32 copy."""
+    grads = []
+    for w in (weight.clone(), weight.float()):
+        w.requires_grad_(True)
+        options = {"dim": 2, "seed": seed} if name == "comhe" else {}
+        build(name, **options)(w, layer="fc").backward()
+        assert w.grad is not None
+        grads.append(w.grad)
+    return grads[0], grads[1]
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_comhe_in_two_dimensions_on_float16_has_a_finite_gradient(seed: int) -> None:
+    weight = torch.randn(6, 5, generator=torch.Generator().manual_seed(seed)).half()
+    g16, g32 = half_gradient("comhe", weight, seed)
+    assert bool(torch.isfinite(g16).all())
+    largest = torch.finfo(torch.float16).max
+    # the float32 gradient, cast: exact where it fits in float16, saturated (not inf) where it does not
+    assert torch.equal(g16, g32.clamp(-largest, largest).half())
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+def test_near_duplicate_float16_rows_have_a_finite_gradient(name: str) -> None:
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(6, 5, generator=generator)
+    weight[1] = weight[0] + 1e-3 * torch.randn(5, generator=generator)
+    g16, _ = half_gradient(name, weight.half(), 0)
+    assert bool(torch.isfinite(g16).all())

@@ -20,7 +20,9 @@ def as_rows(x: Tensor, name: str = "x") -> Tensor:
     """Check that ``x`` is a 2-D floating tensor ``[N, D]`` and return it in float32 at least.
 
     Half-precision inputs (float16, bfloat16) are promoted so that energies are computed in float32 even
-    under autocast; float32 and float64 pass unchanged.
+    under autocast; float32 and float64 pass unchanged. The gradient goes back to a half-precision input
+    saturated at its dtype's largest finite value (65504 for float16) rather than overflowing to inf: near-duplicate
+    rows (common after a projection to 2 or 3 dimensions) have exact gradients beyond float16's range.
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, D], got {type(x).__name__}")
@@ -31,7 +33,7 @@ def as_rows(x: Tensor, name: str = "x") -> Tensor:
         )
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    return _Promote.apply(x) if x.dtype in (torch.float16, torch.bfloat16) else x  # type: ignore[no-any-return, no-untyped-call]
 
 
 def weight_rows(weight: Tensor, owner: str = "the objective", *, allow_empty: bool = False) -> Tensor:
@@ -102,6 +104,21 @@ def _row_scale(x: Tensor, reference: bool, eps: float) -> Tensor:
     if reference:
         return torch.rsqrt(norm * norm + eps)
     return norm.clamp_min(torch.finfo(x.dtype).tiny).reciprocal() * (norm > 0)  # a zero row: scale 0, gradient 0
+
+
+class _Promote(torch.autograd.Function):
+    """``x`` in float32, with the gradient cast back to ``x``'s dtype saturated at its largest finite value (made of
+    differentiable operations, so second derivatives work)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.dtype = x.dtype
+        return x.float()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        largest = torch.finfo(ctx.dtype).max
+        return grad.clamp(-largest, largest).to(ctx.dtype)
 
 
 class _NormalizeRows(torch.autograd.Function):
