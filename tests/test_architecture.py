@@ -25,6 +25,7 @@ LAYERS = {
     "inspection": 8,
     "embeddings": 8,
     "train": 8,
+    "integrations": 8,
     "cli": 9,
 }
 PACKAGE = ROOT / "src" / "thomson"

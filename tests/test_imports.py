@@ -16,10 +16,21 @@ APPLICATIONS = (
     "thomson.data",
     "thomson.embeddings",
     "thomson.inspection",
+    "thomson.integrations",
     "thomson.models",
     "thomson.train",
 )
-OPTIONAL = ("matplotlib", "scipy", "sklearn", "safetensors", "tomli")
+OPTIONAL = (
+    "matplotlib",
+    "scipy",
+    "sklearn",
+    "safetensors",
+    "tomli",
+    "lightning",
+    "transformers",
+    "timm",
+    "pytorch_metric_learning",
+)
 
 
 def loaded_after(code: str) -> list[str]:
@@ -74,3 +85,15 @@ def test_thomson_solve_is_the_package_and_calls_its_function() -> None:
 
     assert thomson.solve.SolveResult is thomson.SolveResult and lbfgs.minimize_on_spheres
     assert thomson.solve(4, 3, s=1, restarts=1).value == thomson.solve.solve(4, 3, s=1, restarts=1).value
+
+
+def test_an_integration_without_its_package_names_the_extra() -> None:
+    for module, package in (("lightning", "lightning"), ("hf", "transformers"), ("pml", "pytorch_metric_learning")):
+        code = f"import sys\nsys.modules[{package!r}] = None\nimport thomson.integrations.{module}"
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"},
+        )
+        assert out.returncode == 1 and 'pip install "thomson[integrations]"' in out.stderr, out.stderr

@@ -13,6 +13,9 @@ tomli          ``train``            TOML configs on Python 3.10
 safetensors    ``inspect``          ``thomson inspect`` of ``.safetensors`` files
 tqdm           ``train``            progress bars (skipped when missing)
 tensorboard    (none)               TensorBoard events of a run (skipped when missing)
+lightning      ``integrations``     ``thomson.integrations.lightning``
+transformers   ``integrations``     ``thomson.integrations.hf``
+pytorch_m...   ``integrations``     ``thomson.integrations.pml`` (pytorch-metric-learning)
 =============  ===================  =============================================
 """
 
@@ -75,7 +78,7 @@ def figure(width: float, height: float, *, purpose: str, **options: Any) -> Any:
     return fig
 
 
-_DISTRIBUTIONS = {"sklearn": "scikit-learn"}
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "pytorch_metric_learning": "pytorch-metric-learning"}
 """Import names whose distribution (``pip install`` name) differs."""
 
 

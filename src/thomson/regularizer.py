@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import warnings
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils import parametrize
 
 from thomson._validate import coefficient
-from thomson.layers import LAYER_TYPES, is_layer_weight
+from thomson.layers import LAYER_TYPES, Target, candidates, layer_targets
 from thomson.objectives.base import Objective
 
 if TYPE_CHECKING:
@@ -29,26 +30,24 @@ DEFAULT_TYPES = LAYER_TYPES
 """The module types regularized by default (:data:`thomson.layers.LAYER_TYPES`)."""
 
 
-@dataclass(frozen=True)
-class _Target:
-    name: str  # "features.0.weight"
-    module: nn.Module
-    attr: str  # "weight"
-
-    def tensor(self) -> Tensor:
-        value: Tensor = getattr(self.module, self.attr)  # recomputed each call for parametrized weights
-        return value
-
-
 class Regularizer(nn.Module):
     """Sum of an objective over the layers of a model, weighted by per-layer coefficients.
 
         R = Σ_{hidden layers l} coef(t) · objective(W_l)  +  classifier_coef(t) · objective(W_cls)
 
-    By default every ``Linear`` and ``Conv1d/2d/3d`` weight is regularized (rows ``weight.flatten(1)``; the rule
-    of :mod:`thomson.layers`, which ``thomson inspect`` and the training log share), and
-    the classifier is the last ``Linear`` among them: it gets ``classifier_coef`` and is evaluated with
-    ``classifier=True`` (no half-space), as in the papers' code.
+    By default every ``Linear``, ``Conv1d/2d/3d`` and transformers ``Conv1D`` weight is regularized, each tensor
+    once (tied weights too), its neurons read in its layout (``weight.flatten(1)``; ``weight.T`` for ``Conv1D``;
+    an old-style ``weight_norm``/``spectral_norm`` weight as computed from its parameters) — the rule of
+    :mod:`thomson.layers`, which ``thomson inspect`` and the training log share. Left out by default: embeddings
+    and weights tied to them (a language model's output layer), and layers whose neurons have one input
+    (``D = 1``: only two directions; a warning names them).
+
+    The classifier gets ``classifier_coef`` and is evaluated with ``classifier=True`` (no half-space), as in the
+    papers' code. With ``classifier="auto"`` it is the head the model declares (timm's ``get_classifier()`` or
+    ``pretrained_cfg["classifier"]``, a ``Linear`` or a 1×1 ``Conv``; none for a model built without one,
+    ``num_classes=0``), else the model's last ``Linear`` — if it is regularized and not tied to an input
+    embedding. A vocabulary-size output layer is left to :func:`~thomson.functional.minibatch_class_energy`
+    (the batch's classes) or :func:`~thomson.functional.estimate_energy` (sampled rows).
 
     Call it each training step and add the result to the loss; ``stats`` then holds that step's per-layer
     values (before coefficients) as plain floats for logging. Its own state (the step counter, the
@@ -60,10 +59,18 @@ class Regularizer(nn.Module):
         coef: hidden-layer coefficient, a number or a function of the step. Default: ``objective.coef``.
         classifier_coef: the classifier's coefficient. Default: ``objective.classifier_coef``.
         include: selectors of the weights to regularize, replacing the default set; any tensor with at
-            least 2 dims can be named. Default None (every Linear/Conv weight).
-        exclude: selectors of weights to leave out. Default None.
-        classifier: ``"auto"`` (the last selected Linear), the name of a selected weight or module, or None
-            for no classifier. Default ``"auto"``.
+            least 2 dims can be named (a tensor shared by several modules by any of its names). Default None
+            (every default layer, see above).
+        exclude: selectors of weights to leave out. Default None. Each selector of ``include`` and ``exclude``
+            must match some weight with at least 2 dims, else ValueError listing them.
+        classifier: ``"auto"`` (above), the name of a selected weight or module, or None for no classifier.
+            Default ``"auto"``.
+        depthwise: regularize depthwise convolutions (one input channel per group, ``[N, 1, *kernel]``: each
+            neuron a single spatial kernel). Default True.
+        split_qkv: treat a fused attention projection ``[q; k; v]`` as three layers, ``name[q]``, ``name[k]``,
+            ``name[v]``, each a third of its neurons: selectors of such weights, or True for
+            :data:`FUSED_QKV` (timm's ``attn.qkv``, GPT-2's ``attn.c_attn``, ``nn.MultiheadAttention``'s
+            ``in_proj_weight``). Default False (one layer of ``3·D`` neurons).
         check_finite: raise, naming the layer, when the value is not finite. Default True.
         classifier_group: the process group across which the classifier's rows are sharded (a model-parallel
             head: each rank's classifier holds its slice of the classes). The classifier's value is then the
@@ -94,6 +101,8 @@ class Regularizer(nn.Module):
         include: Selector | Sequence[Selector] | None = None,
         exclude: Selector | Sequence[Selector] | None = None,
         classifier: str | None = "auto",
+        depthwise: bool = True,
+        split_qkv: bool | Selector | Sequence[Selector] = False,
         check_finite: bool = True,
         classifier_group: ProcessGroup | None = None,
     ) -> None:
@@ -110,8 +119,13 @@ class Regularizer(nn.Module):
             "classifier_coef", objective.classifier_coef if classifier_coef is None else classifier_coef
         )
         self.check_finite = check_finite
-        targets = _select(_unwrap(model), include, exclude)
-        self.classifier: str | None = _find_classifier(targets, classifier)
+        model = _unwrap(model)
+        if not isinstance(depthwise, bool):
+            raise TypeError(f"depthwise must be True or False, got {depthwise!r}")
+        found = candidates(model)
+        targets = _split(_select(found, layer_targets(model), include, exclude, depthwise), split_qkv)
+        targets = _mark_classifier(model, found, targets, classifier)
+        self.classifier: str | None = next((t.name for t in targets if t.classifier), None)
         self._targets = targets  # a plain list: the model's modules are not registered in the regularizer
         self.classifier_group = classifier_group
         if classifier_group is not None:
@@ -136,6 +150,12 @@ class Regularizer(nn.Module):
         return [t.name for t in self._targets]
 
     @property
+    def targets(self) -> list[Target]:
+        """The regularized sets of neurons, in model order: each with its name, module, layout, whether it is the
+        classifier, and ``rows()``, the ``[N, D]`` rows the objective sees (:class:`thomson.layers.Target`)."""
+        return list(self._targets)
+
+    @property
     def stats(self) -> dict[str, float]:
         """Per-layer values (before coefficients) of the last call, as floats."""
         return {name: float(value) for name, value in self._last.items()}
@@ -148,8 +168,8 @@ class Regularizer(nn.Module):
         values: dict[str, Tensor] = {}
         total: Tensor | None = None
         for target in self._targets:
-            is_classifier = target.name == self.classifier
-            weight = target.tensor()
+            is_classifier = target.classifier
+            weight = target.rows()
             try:
                 if is_classifier and self.classifier_group is not None:
                     from thomson.distributed.objective import sharded_objective
@@ -172,7 +192,7 @@ class Regularizer(nn.Module):
 
     def _raise_non_finite(self, values: dict[str, Tensor]) -> None:
         for target in self._targets:
-            if not bool(torch.isfinite(target.tensor()).all()):
+            if not bool(torch.isfinite(target.rows()).all()):
                 raise FloatingPointError(
                     f"layer {target.name!r} has non-finite weights (NaN or inf); the training has diverged "
                     "before the regularizer was applied: lower the learning rate or clip gradients"
@@ -214,21 +234,7 @@ def _unwrap(model: nn.Module) -> nn.Module:
             return model
 
 
-def _candidates(model: nn.Module) -> list[_Target]:
-    """Every weight with at least 2 dims, parametrized ones under their plain name (``layer.weight``)."""
-    out = []
-    for module_name, module in model.named_modules():
-        if isinstance(module, parametrize.ParametrizationList):
-            continue
-        attrs = [n for n, p in module.named_parameters(recurse=False) if p.dim() >= 2]
-        if parametrize.is_parametrized(module):
-            attrs += [n for n in module.parametrizations if getattr(module, n).dim() >= 2]
-        for attr in attrs:
-            out.append(_Target(f"{module_name}.{attr}" if module_name else attr, module, attr))
-    return out
-
-
-def _matches(target: _Target, selector: Selector) -> bool:
+def _matches(target: Target, selector: Selector) -> bool:
     if isinstance(selector, str):
         module_name = target.name.rsplit(".", 1)[0] if "." in target.name else ""
         return fnmatch.fnmatchcase(target.name, selector) or fnmatch.fnmatchcase(module_name, selector)
@@ -251,36 +257,147 @@ def _as_list(selectors: Selector | Sequence[Selector] | None) -> list[Selector]:
 
 
 def _select(
-    model: nn.Module,
+    candidates: list[Target],
+    default: list[Target],
     include: Selector | Sequence[Selector] | None,
     exclude: Selector | Sequence[Selector] | None,
-) -> list[_Target]:
-    candidates = _candidates(model)
+    depthwise: bool,
+) -> list[Target]:
     includes, excludes = _as_list(include), _as_list(exclude)
-    if includes:
-        chosen = [t for t in candidates if any(_matches(t, s) for s in includes)]
-    else:
-        chosen = [t for t in candidates if is_layer_weight(t.name, t.tensor(), t.module)]
+    for kind, selectors in (("include", includes), ("exclude", excludes)):
+        for selector in selectors:
+            if not any(_matches(t, selector) for t in candidates):
+                raise ValueError(
+                    f"no weight selected by {kind} {_describe(selector)}: it matches none of this model's weights "
+                    f"with >= 2 dims, which are {[t.name for t in candidates]}"
+                )
+    chosen = [t for t in candidates if any(_matches(t, s) for s in includes)] if includes else default
     chosen = [t for t in chosen if not any(_matches(t, s) for s in excludes)]
+    chosen = _once(chosen)
+    if not depthwise:
+        chosen = [t for t in chosen if not _is_depthwise(t.module)]
+    if not includes:
+        flat = [t.name for t in chosen if t.rows().shape[1] == 1]
+        if flat:
+            warnings.warn(
+                f"layers {flat} are left out: their neurons have one input (D = 1), so their directions are only "
+                "±1 and the objective would dominate the loss; name them in include=... to regularize them",
+                stacklevel=3,
+            )
+            chosen = [t for t in chosen if t.name not in flat]
     if not chosen:
-        names = [t.name for t in candidates]
         raise ValueError(
             f"no weight selected (include={include!r}, exclude={exclude!r}); weights with >= 2 dims in this "
-            f"model: {names}"
+            f"model: {[t.name for t in candidates]}"
         )
     return chosen
 
 
-def _find_classifier(targets: list[_Target], classifier: str | None) -> str | None:
+def _once(targets: list[Target]) -> list[Target]:
+    """Each stored tensor once (tied weights), under its first name."""
+    first: dict[object, Target] = {}
+    for target in targets:
+        first.setdefault(target.source(), target)
+    return list(first.values())
+
+
+def _describe(selector: Selector) -> str:
+    if isinstance(selector, type):
+        return selector.__name__
+    if isinstance(selector, tuple):
+        return "(" + ", ".join(s.__name__ for s in selector) + ")"
+    return repr(selector)
+
+
+def _is_depthwise(module: nn.Module) -> bool:
+    """A convolution with one input channel per group (``groups == in_channels > 1``): rows are single kernels."""
+    groups = getattr(module, "groups", 1)
+    return isinstance(module, LAYER_TYPES[1:]) and groups > 1 and groups == getattr(module, "in_channels", 0)
+
+
+FUSED_QKV: tuple[str, ...] = ("*.qkv", "*.attn.c_attn", "*in_proj_weight")
+"""The weights ``split_qkv=True`` splits: timm's attention ``qkv``, GPT-2's self-attention ``c_attn`` (not its
+cross-attention, whose ``c_attn`` holds only k and v), ``nn.MultiheadAttention``'s ``in_proj_weight``; each
+stacks the q, k and v projections as three equal blocks of output neurons."""
+
+
+def _split(targets: list[Target], split_qkv: bool | Selector | Sequence[Selector]) -> list[Target]:
+    """Each fused q, k, v weight named by ``split_qkv`` as three targets, its three equal blocks of rows."""
+    if split_qkv is False:
+        return targets
+    selectors = list(FUSED_QKV) if split_qkv is True else _as_list(split_qkv)
+    if split_qkv is not True:
+        for selector in selectors:
+            if not any(_matches(t, selector) for t in targets):
+                raise ValueError(
+                    f"split_qkv {_describe(selector)} matches none of the regularized weights "
+                    f"{[t.name for t in targets]}"
+                )
+    out = []
+    for target in targets:
+        if not any(_matches(target, s) for s in selectors):
+            out.append(target)
+            continue
+        n = target.rows().shape[0]
+        if n % 3:
+            raise ValueError(
+                f"split_qkv: {target.name!r} has {n} neurons, not a multiple of 3, so it is not a fused q, k, v "
+                "weight; name only fused weights in split_qkv"
+            )
+        out += [replace(target, name=f"{target.name}[{p}]", part=(i, 3)) for i, p in enumerate("qkv")]
+    return out
+
+
+def _declared_heads(model: nn.Module) -> list[nn.Module] | None:
+    """The classifier modules a model declares (timm: ``get_classifier()``, else ``pretrained_cfg["classifier"]``),
+    or None when it declares none. A model without a head declares ``nn.Identity``."""
+    get_classifier = getattr(model, "get_classifier", None)
+    if callable(get_classifier):
+        try:
+            heads = get_classifier()
+        except TypeError:  # a method of another meaning, which takes arguments
+            heads = None
+        heads = list(heads) if isinstance(heads, (tuple, list)) else [heads]
+        if heads and all(isinstance(h, nn.Module) for h in heads):
+            return heads
+    config = getattr(model, "pretrained_cfg", None)
+    names = config.get("classifier") if isinstance(config, Mapping) else None
+    if isinstance(names, str):
+        names = (names,)
+    if isinstance(names, (tuple, list)) and all(isinstance(n, str) for n in names):
+        found = []
+        for name in names:
+            try:
+                found.append(model.get_submodule(name))
+            except AttributeError:
+                continue
+        return found
+    return None
+
+
+def _mark_classifier(
+    model: nn.Module, candidates: list[Target], targets: list[Target], classifier: str | None
+) -> list[Target]:
     if classifier is None:
-        return None
+        return targets
     if classifier == "auto":
-        linears = [t.name for t in targets if isinstance(t.module, nn.Linear)]
-        return linears[-1] if linears else None
-    for t in targets:
-        if classifier in (t.name, t.name.rsplit(".", 1)[0]):
-            return t.name
-    raise ValueError(
-        f"classifier={classifier!r} is not among the regularized weights {[t.name for t in targets]}; "
-        "pass one of them, 'auto' or None"
-    )
+        declared = _declared_heads(model)
+        heads = declared if declared is not None else [m for m in model.modules() if isinstance(m, nn.Linear)][-1:]
+        holders = Counter(t.source() for t in candidates)
+        names = {
+            t.name
+            for t in targets
+            if t.attr == "weight" and t.part is None and holders[t.source()] == 1 and any(t.module is h for h in heads)
+        }
+    else:
+        named = {t.source() for t in candidates if classifier in (t.name, t.name.rsplit(".", 1)[0])}
+        # the first regularized weight of that name, or the name of a tied tensor's other holder
+        names = {t.name for t in targets if classifier in (t.name, t.name.rsplit(".", 1)[0])}
+        names |= {t.name for t in targets if t.part is None and t.source() in named}
+        names = {next(t.name for t in targets if t.name in names)} if names else names
+        if not names:
+            raise ValueError(
+                f"classifier={classifier!r} is not among the regularized weights {[t.name for t in targets]}; "
+                "pass one of them, 'auto' or None"
+            )
+    return [replace(t, classifier=True) if t.name in names else t for t in targets]

@@ -29,12 +29,7 @@ def layer_energies(model: nn.Module) -> dict[str, float]:
 
 def layer_sizes(model: nn.Module) -> dict[str, tuple[int, int]]:
     """``(N, D)`` of each layer of :func:`layer_energies`: its number of neurons and their dimension."""
-    sizes = {}
-    for name in Regularizer(model, MHE(s=2)).layers:
-        module, _, attr = name.rpartition(".")
-        weight = getattr(model.get_submodule(module), attr)
-        sizes[name] = (weight.shape[0], weight[0].numel())
-    return sizes
+    return {t.name: (t.rows().shape[0], t.rows().shape[1]) for t in Regularizer(model, MHE(s=2)).targets}
 
 
 def simplex_bound(n: int) -> float:
