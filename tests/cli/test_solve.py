@@ -90,3 +90,18 @@ def test_save_checks_the_file_type_first_and_creates_the_folder(tmp_path: Path) 
     done = run_thomson("solve", "--n", "6", "--restarts", "1", "--save", str(tmp_path / "new" / "points.npy"))
     assert done.returncode == 0, done.stderr
     assert np.load(tmp_path / "new" / "points.npy").shape == (6, 3)
+
+
+def test_save_and_plot_never_replace_a_file_silently(tmp_path: Path) -> None:
+    points = tmp_path / "points.npy"
+    np.save(points, np.zeros((2, 3)))
+    done = run_thomson("solve", "--n", "6", "--restarts", "1", "--save", str(points))
+    assert done.returncode == 2 and done.stdout == ""  # refused before solving
+    assert (
+        done.stderr
+        == f"thomson solve: error: --save {points} exists: choose another file, or replace it with --overwrite\n"
+    )
+    assert np.load(points).shape == (2, 3)
+    done = run_thomson("solve", "--n", "6", "--restarts", "1", "--save", str(points), "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert np.load(points).shape == (6, 3)

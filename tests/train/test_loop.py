@@ -113,7 +113,8 @@ def test_uninterrupted_run_logs_and_summary(uninterrupted: RunResult) -> None:
 
 def test_refuses_to_overwrite_and_checks_settings_on_resume(uninterrupted: RunResult) -> None:
     out = str(uninterrupted.config.out_dir)
-    with pytest.raises(ValueError, match="exists: pass resume=True"):
+    with pytest.raises(ValueError, match=r"holds the results of an earlier run \(checkpoint.pt, log.jsonl, summary.json\): "
+                       "continue it with --resume, replace them with --overwrite"):
         fit(TrainConfig(**SETTINGS, out=out))
     with pytest.raises(ValueError, match=r"other settings \(lr: 0.05 then, 0.1 now\)"):
         fit(TrainConfig(**{**SETTINGS, "lr": 0.1}, out=out), resume=True)

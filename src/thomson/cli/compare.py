@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", help="grid entry the others are compared to (default: the first)")
     parser.add_argument("--workers", type=int, help="parallel processes (default: one per core)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the tables of another comparison in the output folder"
+    )
     add_config_arguments(parser, skip=("reg", "reg_options", "seed"))
     parser.epilog = "example: thomson compare --grid none mhe mhe:half_space=true --seeds 0,1,2 --out results/mine"
 
@@ -41,7 +44,14 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         out = Path(config.out or table.get("out") or "results/compare")
         comparison = compare(
-            config, grid, seeds, out=out, baseline=baseline, workers=args.workers, plots=not args.no_plots
+            config,
+            grid,
+            seeds,
+            out=out,
+            baseline=baseline,
+            workers=args.workers,
+            plots=not args.no_plots,
+            overwrite=args.overwrite,
         )
     except (ValueError, RuntimeError, ImportError) as error:
         print(f"thomson compare: error: {error}", file=sys.stderr)

@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object (with the points)")
     parser.add_argument("--plot", metavar="PNG", help="draw the configuration and the value per iteration")
     parser.add_argument("--save", metavar="PATH", help="write the points: .npy, .csv/.txt, or a torch .pt file")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of --save and --plot if they exist")
 
 
 SAVE_FORMATS = (".npy", ".csv", ".txt", ".pt", ".pth")
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     for flag, value, formats in (("--save", args.save, SAVE_FORMATS), ("--plot", args.plot, PLOT_FORMATS)):
         if value is not None and Path(value).suffix.lower() not in formats:
             return _error(f"{flag} {value}: unknown file type; use one of {', '.join(formats)}")
+        if value is not None and Path(value).exists() and not args.overwrite:
+            return _error(f"{flag} {value} exists: choose another file, or replace it with --overwrite")
     try:
         memory_limit = None if args.memory_limit is None else parse_bytes(args.memory_limit)
     except ValueError as err:

@@ -9,6 +9,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from thomson.train.config import add_config_arguments
 
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in the output folder")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the results of an earlier run in the output folder"
+    )
     add_config_arguments(parser)
     parser.epilog = (
         "examples: thomson train --reg mhe --reg-opt half_space=true; "
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
-        result = fit(config, resume=args.resume)
+        result = fit(config, resume=args.resume, overwrite=args.overwrite)
     except (ValueError, ImportError) as error:
         print(f"thomson train: error: {error}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from thomson.train.config import (
 )
 from thomson.train.loop import SUMMARY, fit
 from thomson.train.plots import plot_comparison
-from thomson.train.report import Cell, Comparison, format_comparison, summarize, write_results
+from thomson.train.report import RESULTS_JSON, Cell, Comparison, format_comparison, summarize, write_results
 from thomson.train.runlog import LOG, read_log
 
 DEFAULT_GRID = ("none", "mhe", "mhe:half_space=true", "comhe:projection=random", "mhs", "mgd", "so")
@@ -114,6 +114,27 @@ def _finished(config: TrainConfig) -> dict[str, Any] | None:
     return summary
 
 
+def _check_table(out: Path, cells: Sequence[tuple[str, int]]) -> None:
+    """Refuse to replace the table of another comparison in ``out``: one with a cell this one does not have."""
+    path = out / RESULTS_JSON
+    if not path.exists():
+        return
+    try:
+        earlier = {(cell["label"], cell["seed"]) for cell in json.loads(path.read_text())["cells"]}
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a comparison's results ({error}): replace it with --overwrite") from error
+    missing = sorted(earlier - set(cells))
+    if missing:
+        listed = ", ".join(f"{label} seed {seed}" for label, seed in missing[:4]) + (
+            ", ..." if len(missing) > 4 else ""
+        )
+        raise ValueError(
+            f"{out} holds the results of another comparison, with {len(missing)} run(s) not in this one ({listed}): "
+            "add them to --grid/--seeds to extend it, replace its tables with --overwrite (the runs stay in "
+            f"{out / 'runs'}), or choose another --out"
+        )
+
+
 def compare(
     base: TrainConfig,
     grid: Sequence[str] = DEFAULT_GRID,
@@ -124,6 +145,7 @@ def compare(
     workers: int | None = None,
     plots: bool = True,
     echo: Callable[[str], None] | None = print,
+    overwrite: bool = False,
 ) -> Comparison:
     """Train every regularizer of ``grid`` with every seed (same seeds for all) and compare them.
 
@@ -143,6 +165,8 @@ def compare(
         workers: processes; 1 runs in this process. Default None (automatic).
         plots: write the PNG figures. Default True.
         echo: where progress lines go (None: silent). Default ``print``.
+        overwrite: replace the tables of another comparison in ``out`` (one with a cell this grid does not
+            have). Default False: refused with a ValueError, before any training.
 
     Returns:
         The :class:`~thomson.train.report.Comparison`; ``format_comparison`` of it is the terminal table.
@@ -170,6 +194,8 @@ def compare(
     say = echo or (lambda line: None)
 
     configs = {(e.label, s): cell_config(base, e, s, out) for e in entries for s in seeds}
+    if not overwrite:
+        _check_table(out, list(configs))
     summaries = {key: _finished(config) for key, config in configs.items()}
     todo = [key for key, summary in summaries.items() if summary is None]
     cores = _cpu_count()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -28,7 +30,7 @@ from thomson.train.layer_energy import layer_energies, layer_sizes, simplex_boun
 from thomson.train.loss import smoothed_cross_entropy
 from thomson.train.optimizer import build_optimizer
 from thomson.train.recipe import step_lr
-from thomson.train.runlog import RunLog
+from thomson.train.runlog import LOG, TENSORBOARD, RunLog
 
 SUMMARY = "summary.json"
 """The file a completed run writes in its folder (its presence marks the run as finished)."""
@@ -126,6 +128,38 @@ def _check_same_run(saved: dict[str, Any], config: TrainConfig, where: str) -> N
         )
 
 
+RESULT_FILES = (CHECKPOINT, LOG, TENSORBOARD, SUMMARY)
+"""What a run writes in its folder; a new run never replaces them without ``overwrite``."""
+
+
+def _claim_folder(out: Path, *, resume: bool, overwrite: bool, writer: bool) -> None:
+    """Check that a run may write into ``out``: refuse a file, and the results of an earlier run unless resuming
+    it or told to overwrite them (then delete them); remove the temporary files of a checkpoint cut short by a
+    kill. ``writer``: this process writes (DDP rank 0); the others only check."""
+    if resume and overwrite:
+        raise ValueError(
+            "resume and overwrite exclude each other: --resume continues the run in --out, --overwrite replaces it"
+        )
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: choose another --out")
+    held = [name for name in RESULT_FILES if (out / name).exists()]
+    resumable = (out / CHECKPOINT).exists() or SUMMARY not in held  # a finished run without a checkpoint is not
+    if held and not overwrite and not (resume and resumable):
+        fix = "continue it with --resume, " if resumable else ""
+        raise ValueError(
+            f"{out} holds the results of an earlier run ({', '.join(held)}): {fix}replace them with --overwrite, "
+            "or choose another --out"
+        )
+    if not writer:
+        return
+    for stale in out.glob(f".{CHECKPOINT}.*.tmp"):  # left by a kill during a save: never a complete checkpoint
+        stale.unlink(missing_ok=True)
+    if overwrite:
+        for name in held:
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def _progress(config: TrainConfig, env: ProcessGroup, start: int) -> Any:
     show = (sys.stderr.isatty() if config.progress is None else config.progress) and env.is_main
     tqdm = optional("tqdm.auto") if show else None  # tqdm is optional: no bar without it
@@ -134,7 +168,7 @@ def _progress(config: TrainConfig, env: ProcessGroup, start: int) -> Any:
     return tqdm.tqdm(total=config.steps, initial=start, desc=config.out_dir.name, leave=False, dynamic_ncols=True)
 
 
-def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
+def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -> RunResult:
     """Train ``config``'s model on its data with its regularizer; log, checkpoint and evaluate as it says.
 
     The loop: for update ``t`` (from 0) set the rate :func:`~thomson.train.recipe.step_lr`, take the batch
@@ -153,8 +187,11 @@ def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
 
     Args:
         config: the run's settings.
-        resume: continue from ``out/checkpoint.pt`` if it exists (else start fresh). Default False: refuse to
-            overwrite a folder that holds a checkpoint.
+        resume: continue from ``out/checkpoint.pt`` if it exists (else start fresh, unless the folder holds a
+            finished run's ``summary.json``). Default False.
+        overwrite: delete the results of an earlier run in ``out`` (its checkpoint, log, TensorBoard events and
+            summary; nothing else) and start afresh. Default False: a folder holding any of them is refused with
+            a ValueError naming it, so that no result is replaced silently.
 
     Example:
         >>> import tempfile
@@ -166,19 +203,18 @@ def fit(config: TrainConfig, *, resume: bool = False) -> RunResult:
     """
     env = join_process_group(config.device)
     try:
-        return _fit(config, env, resume)
+        return _fit(config, env, resume, overwrite)
     finally:
         env.close()
 
 
-def _fit(config: TrainConfig, env: ProcessGroup, resume: bool) -> RunResult:
+def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) -> RunResult:
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     import_modules(config.imports)
     out = config.out_dir
     checkpoint_path = out / CHECKPOINT
-    if not resume and checkpoint_path.exists():
-        raise ValueError(f"{checkpoint_path} exists: pass resume=True (--resume) to continue it, or use another --out")
+    _claim_folder(out, resume=resume, overwrite=overwrite, writer=env.is_main)
     _seed_everything(config.seed)
     data_seed = config.seed if config.data_seed is None else config.data_seed
     dataset = load_dataset(

@@ -12,6 +12,9 @@ from thomson._optional import optional
 LOG = "log.jsonl"
 """The log's file name in a run's folder."""
 
+TENSORBOARD = "tb"
+"""The folder of a run's TensorBoard events."""
+
 
 def read_log(path: str | Path) -> list[dict[str, Any]]:
     """The records of a JSON-lines log (a last line cut short by a kill is ignored)."""
@@ -65,7 +68,7 @@ class RunLog:
         self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
         board = optional("torch.utils.tensorboard") if tensorboard else None  # tensorboard is optional
         if board is not None:
-            self._tb = board.SummaryWriter(str(Path(folder) / "tb"), purge_step=resume_step)
+            self._tb = board.SummaryWriter(str(Path(folder) / TENSORBOARD), purge_step=resume_step)
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record (non-finite numbers are written as null)."""
