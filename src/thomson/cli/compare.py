@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from thomson.train.compare import DEFAULT_GRID, DEFAULT_SEEDS, compare
+    from thomson.train.compare import DEFAULT_GRID, DEFAULT_SEEDS, Stopped, compare
     from thomson.train.config import config_from_args, read_toml
     from thomson.train.report import format_comparison
 
@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
             plots=not args.no_plots,
             overwrite=args.overwrite,
         )
+    except Stopped as stopped:
+        print(stopped)
+        return 0
     except (ValueError, RuntimeError, ImportError) as error:
         print(f"thomson compare: error: {error}", file=sys.stderr)
         return 2

@@ -26,6 +26,7 @@ from thomson.train.loop import SUMMARY, fit
 from thomson.train.plots import plot_comparison
 from thomson.train.report import RESULTS_JSON, Cell, Comparison, format_comparison, summarize, write_results
 from thomson.train.runlog import LOG, read_log
+from thomson.train.signals import StopSignal, run_exclusively, start_worker, stop_children
 
 DEFAULT_GRID = ("none", "mhe", "mhe:half_space=true", "comhe:projection=random", "mhs", "mgd", "so")
 """The default regularizers: none, MHE, half-space MHE, CoMHE (random projections), MHS, MGD and SO."""
@@ -93,9 +94,22 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _run_cell(values: dict[str, Any]) -> dict[str, Any]:
-    """Run (or resume) one cell in a worker process; returns its summary."""
-    return fit(TrainConfig(**values), resume=True).summary()
+class Stopped(Exception):
+    """A comparison stopped by SIGTERM or SIGINT: its finished runs are kept and the others saved a checkpoint."""
+
+
+def _run_cell(values: dict[str, Any]) -> dict[str, Any] | None:
+    """Run (or resume) one cell in a worker process; its summary, or None when a signal stopped it (it saved a
+    checkpoint) or came before it began."""
+
+    def cell() -> dict[str, Any] | None:
+        if StopSignal().requested:
+            return None
+        result = fit(TrainConfig(**values), resume=True)
+        return result.summary() if result.completed else None
+
+    summary: dict[str, Any] | None = run_exclusively(cell)
+    return summary
 
 
 def _finished(config: TrainConfig) -> dict[str, Any] | None:
@@ -154,7 +168,9 @@ def compare(
     ones resumed from their checkpoint, so an interrupted comparison is continued by running it again.
     Cells run in ``workers`` processes (default: one per core, up to the number of cells), each with
     ``max(1, cores // workers)`` torch threads unless ``base.threads`` is set. The result is written to
-    ``out/results.csv``, ``out/results.json`` and, with ``plots``, three PNG figures.
+    ``out/results.csv``, ``out/results.json`` and, with ``plots``, three PNG figures. SIGTERM or SIGINT (Ctrl-C)
+    stops the comparison cleanly: it is passed on to the workers, whose running cells save a checkpoint, finished
+    cells are kept, and :class:`Stopped` is raised; a worker whose parent is killed does the same and exits.
 
     Args:
         base: settings shared by all cells (its ``reg``, ``reg_options``, ``seed`` and ``out`` are replaced).
@@ -215,25 +231,39 @@ def compare(
             f"{100 * summary['test_acc']:.2f}% ({summary['wall_time']:.0f} s)"
         )
 
-    if workers <= 1:
-        for key in todo:
-            config = dataclasses.replace(configs[key], threads=threads)
-            finished(key, fit(config, resume=True).summary())
-    elif todo:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures: dict[Future[dict[str, Any]], tuple[str, int]] = {
-                pool.submit(_run_cell, dataclasses.replace(configs[key], threads=threads).to_dict()): key
-                for key in todo
-            }
-            for future in as_completed(futures):
-                key = futures[future]
-                error = future.exception()
-                if error is not None:
-                    failures.append(f"{key[0]} seed {key[1]}: {type(error).__name__}: {error}")
-                    say(f"failed: {failures[-1]}")
-                else:
-                    finished(key, future.result())
+    with StopSignal(on_stop=stop_children) as stop:  # SIGTERM/SIGINT: the workers' cells save and stop too
+        if workers <= 1:
+            for key in todo:
+                result = (
+                    None if stop.requested else fit(dataclasses.replace(configs[key], threads=threads), resume=True)
+                )
+                if result is None or not result.completed:
+                    break
+                finished(key, result.summary())
+        elif todo:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
+            ) as pool:
+                futures: dict[Future[dict[str, Any] | None], tuple[str, int]] = {
+                    pool.submit(_run_cell, dataclasses.replace(configs[key], threads=threads).to_dict()): key
+                    for key in todo
+                }
+                for future in as_completed(futures):
+                    key = futures[future]
+                    error = future.exception()
+                    if error is not None:
+                        failures.append(f"{key[0]} seed {key[1]}: {type(error).__name__}: {error}")
+                        say(f"failed: {failures[-1]}")
+                    elif (summary := future.result()) is not None:
+                        finished(key, summary)
+        stopped = stop.requested
+    if stopped:
+        done = sum(s is not None for s in summaries.values())
+        raise Stopped(
+            f"stopped by a signal: {done} of {len(configs)} runs finished (kept), the others saved a checkpoint; run "
+            "the same command again to continue"
+        )
     if failures:
         raise RuntimeError(f"{len(failures)} run(s) failed (re-run to retry them): " + "; ".join(failures))
     say(f"grid done in {time.perf_counter() - began:.0f} s")

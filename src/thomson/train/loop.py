@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
 from typing import Any
 
 import numpy as np
@@ -31,6 +28,7 @@ from thomson.train.loss import smoothed_cross_entropy
 from thomson.train.optimizer import build_optimizer
 from thomson.train.recipe import step_lr
 from thomson.train.runlog import LOG, TENSORBOARD, RunLog
+from thomson.train.signals import StopSignal
 
 SUMMARY = "summary.json"
 """The file a completed run writes in its folder (its presence marks the run as finished)."""
@@ -43,7 +41,7 @@ class RunResult:
     config: TrainConfig
     model: nn.Module
     step: int
-    completed: bool  # reached config.steps; False when stopped by SIGTERM
+    completed: bool  # reached config.steps; False when stopped by SIGTERM or SIGINT
     test_acc: float
     test_loss: float
     wall_time: float
@@ -65,28 +63,6 @@ class RunResult:
             "sizes": {k: list(v) for k, v in self.sizes.items()},
             "config": self.config.to_dict(),
         }
-
-
-class _StopSignal:
-    """Records SIGTERM instead of dying, so the loop can save a checkpoint and return (main thread only)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._installed = False
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
-
-    def __enter__(self) -> _StopSignal:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-            self._installed = True
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
-        if self._installed:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if self._previous is None else self._previous)
 
 
 def _seed_everything(seed: int) -> None:
@@ -176,10 +152,10 @@ def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -
     ``smoothed_cross_entropy + regularizer()`` with SGD (momentum) or Adam, weight decay on every parameter. Every
     ``log_every`` steps a ``train`` record, every ``eval_every`` steps (and at 0 and the end) an ``eval``
     record with test accuracy and per-layer energies go to ``out/log.jsonl``; every ``checkpoint_every``
-    steps, at the end and on SIGTERM, ``out/checkpoint.pt`` is written atomically. SIGTERM makes the loop
-    save and return with ``completed=False``; ``resume=True`` continues from the checkpoint, and on CPU the
-    result is bit-identical to an uninterrupted run (all random states and the step are saved; the batch
-    order is a function of the step). At the end ``out/summary.json`` is written.
+    steps, at the end and on SIGTERM or SIGINT, ``out/checkpoint.pt`` is written atomically. SIGTERM and SIGINT
+    (Ctrl-C) make the loop save and return with ``completed=False``; ``resume=True`` continues from the
+    checkpoint, and on CPU the result is bit-identical to an uninterrupted run (all random states and the step
+    are saved; the batch order is a function of the step). At the end ``out/summary.json`` is written.
 
     Under ``torchrun`` every process runs ``fit``: the model is wrapped in DistributedDataParallel, each rank
     takes its share of each global batch, the regularizer is evaluated on every rank on the replicated
@@ -277,7 +253,7 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
 
     step = start
     try:
-        with _StopSignal() as stop:
+        with StopSignal() as stop:
             if start == 0:
                 acc, test_loss, energy = _evaluate(model, dataset, env, config)
                 metrics = {"test_acc": acc, "test_loss": test_loss, "energy": energy}
