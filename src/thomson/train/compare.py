@@ -98,6 +98,12 @@ class Stopped(Exception):
     """A comparison stopped by SIGTERM or SIGINT: its finished runs are kept and the others saved a checkpoint."""
 
 
+def _omp_threads() -> int | None:
+    """``OMP_NUM_THREADS`` when it is set to a whole number >= 1 (the threads of each cell), else None."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else None
+
+
 def _run_cell(values: dict[str, Any]) -> dict[str, Any] | None:
     """Run (or resume) one cell in a worker process; its summary, or None when a signal stopped it (it saved a
     checkpoint) or came before it began."""
@@ -167,10 +173,11 @@ def compare(
     ``out/runs/<entry>/seed<k>/``. Finished cells (their ``summary.json`` exists) are skipped and unfinished
     ones resumed from their checkpoint, so an interrupted comparison is continued by running it again.
     Cells run in ``workers`` processes (default: one per core, up to the number of cells), each with
-    ``max(1, cores // workers)`` torch threads unless ``base.threads`` is set. The result is written to
-    ``out/results.csv``, ``out/results.json`` and, with ``plots``, three PNG figures. SIGTERM or SIGINT (Ctrl-C)
-    stops the comparison cleanly: it is passed on to the workers, whose running cells save a checkpoint, finished
-    cells are kept, and :class:`Stopped` is raised; a worker whose parent is killed does the same and exits.
+    ``base.threads`` torch threads, else ``OMP_NUM_THREADS`` if set, else ``max(1, cores // workers)``. The
+    result is written to ``out/results.csv``, ``out/results.json`` and, with ``plots``, three PNG figures.
+    SIGTERM or SIGINT (Ctrl-C) stops the comparison cleanly: it is passed on to the workers, whose running cells
+    save a checkpoint, finished cells are kept, and :class:`Stopped` is raised; a worker whose parent is killed
+    does the same and exits.
 
     Args:
         base: settings shared by all cells (its ``reg``, ``reg_options``, ``seed`` and ``out`` are replaced).
@@ -216,7 +223,7 @@ def compare(
     todo = [key for key, summary in summaries.items() if summary is None]
     cores = _cpu_count()
     workers = min(len(todo), cores) if workers is None else min(workers, len(todo))
-    threads = base.threads or max(1, cores // max(workers, 1))
+    threads = base.threads or _omp_threads() or max(1, cores // max(workers, 1))
     say(
         f"{len(configs)} runs ({len(entries)} regularizers × {len(seeds)} seeds), {len(configs) - len(todo)} done, "
         f"{len(todo)} to run in {max(workers, 1)} process(es) × {threads} thread(s) → {out}"

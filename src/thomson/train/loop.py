@@ -20,7 +20,7 @@ from thomson._optional import optional
 from thomson.data import BatchOrder, Dataset, load_dataset
 from thomson.models import build_model
 from thomson.regularizer import Regularizer
-from thomson.train.checkpoint import CHECKPOINT, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from thomson.train.checkpoint import CHECKPOINT, RUN_KEYS, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from thomson.train.config import RESULT_NEUTRAL, TrainConfig, build_objective, import_modules, saved_setting
 from thomson.train.ddp import ProcessGroup, join_process_group
 from thomson.train.layer_energy import layer_energies, layer_sizes, simplex_bound
@@ -217,8 +217,16 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
     metrics: dict[str, Any] = {"test_acc": float("nan"), "test_loss": float("nan"), "energy": {}}
     energy_init: dict[str, float] | None = None
     if resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path)
+        try:
+            state = load_checkpoint(checkpoint_path, keys=RUN_KEYS)
+        except ValueError as error:
+            raise ValueError(f"{error}: start afresh with --overwrite, or choose another --out") from error
         _check_same_run(state["config"], config, str(checkpoint_path))
+        if state["step"] > config.steps:
+            raise ValueError(
+                f"{checkpoint_path} is at step {state['step']}, beyond steps={config.steps}: resume with --steps "
+                f"{state['step']} or more"
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if reg is not None:
@@ -232,7 +240,7 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
     if env.world > 1:
         net = DistributedDataParallel(model, device_ids=[env.device] if env.device.type == "cuda" else None)
     order = BatchOrder(len(dataset.train_y), config.batch_size, config.seed, rank=env.rank, world=env.world)
-    log = RunLog(out, resume_step=start if start else None, enabled=env.is_main)
+    log = RunLog(out, resume_step=start if start else None, enabled=env.is_main, tensorboard=config.tensorboard)
     bar = _progress(config, env, start)
     began = time.perf_counter()
 
