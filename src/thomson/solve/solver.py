@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from torch import Tensor
 
 from thomson._validate import integer, real
 from thomson.solve import limits
@@ -88,14 +89,7 @@ def solve(
         >>> round(result.value, 6)
         49.165253
     """
-    for name, value, low in (("n", n, 2), ("dim", dim, 2), ("restarts", restarts, 0), ("max_iter", max_iter, 1)):
-        integer(name, value, low=low)
-    integer("seed", seed)
-    if time_limit is not None:
-        real("time_limit", time_limit, low=0.0, strict=True)
-    real("hop", hop, low=0.0, high=10.0)
-    if memory_limit is not None and not (isinstance(memory_limit, (int, float)) and memory_limit > 0):
-        raise ValueError(f"memory_limit must be a number of bytes > 0 (math.inf: no limit), got {memory_limit!r}")
+    _check_arguments(n, dim, restarts, max_iter, seed, time_limit, hop, memory_limit)
     problem = make_problem(objective, s, n, dim)
     need = limits.check_memory(n, dim, objective, memory_limit, symmetric=symmetric)
     if progress is not None and n * (n - 1) // 2 >= limits.LONG_RUN_PAIRS:
@@ -120,14 +114,7 @@ def solve(
     starts = restarts + (sym is not None)
     with limits.watch(time_limit, progress) as watch:
         for index in range(starts):
-            k = index - (sym is not None)
-            kind: StartKind
-            if k < 0 and sym is not None:
-                kind, x0 = "symmetric", sym
-            elif hop > 0 and best is not None and k % 3 != 0:
-                kind, x0 = "hop", perturbed_start(best.points, scale, generator)
-            else:
-                kind, x0 = "random", random_start(n, dim, generator)
+            kind, x0 = _start(index, sym, best, scale, hop, (n, dim), generator)
             limits.stage(f"start {index + 1} of {starts} ({kind})")
             run = problem.local_search(x0.to(device), max_iter)
             values.append(run.value)
@@ -135,8 +122,7 @@ def solve(
             if callback is not None:
                 callback(index, run.value)
             if kind == "hop" and best is not None:
-                returned = abs(run.value - best.value) <= HIT_RTOL * max(1.0, abs(best.value))
-                scale = min(max(scale * (1.2 if returned else 1 / 1.2), hop / 4), 4 * hop)
+                scale = _adapted_scale(scale, hop, run.value, best.value)
             if best is None or better(run.value, best.value):
                 best, best_index = run, index
             if target is not None and not better(target, run.value):
@@ -156,3 +142,49 @@ def solve(
         seconds=time.perf_counter() - began,
         timed_out=watch.timed_out,
     )
+
+
+def _check_arguments(
+    n: int,
+    dim: int,
+    restarts: int,
+    max_iter: int,
+    seed: int,
+    time_limit: float | None,
+    hop: float,
+    memory_limit: float | None,
+) -> None:
+    for name, value, low in (("n", n, 2), ("dim", dim, 2), ("restarts", restarts, 0), ("max_iter", max_iter, 1)):
+        integer(name, value, low=low)
+    integer("seed", seed)
+    if time_limit is not None:
+        real("time_limit", time_limit, low=0.0, strict=True)
+    real("hop", hop, low=0.0, high=10.0)
+    if memory_limit is not None and not (isinstance(memory_limit, (int, float)) and memory_limit > 0):
+        raise ValueError(f"memory_limit must be a number of bytes > 0 (math.inf: no limit), got {memory_limit!r}")
+
+
+def _start(
+    index: int,
+    sym: Tensor | None,
+    best: LocalRun | None,
+    scale: float,
+    hop: float,
+    shape: tuple[int, int],
+    generator: torch.Generator,
+) -> tuple[StartKind, Tensor]:
+    """Start ``index``: the symmetric configuration first (when there is one); then a random start, followed,
+    with ``hop > 0``, by two basin-hopping steps of size ``scale`` from the best configuration so far."""
+    k = index - (sym is not None)
+    if k < 0 and sym is not None:
+        return "symmetric", sym
+    if hop > 0 and best is not None and k % 3 != 0:
+        return "hop", perturbed_start(best.points, scale, generator)
+    return "random", random_start(*shape, generator)
+
+
+def _adapted_scale(scale: float, hop: float, value: float, best: float) -> float:
+    """The next hop's size: larger after a hop that fell back to the best value (×1.2), smaller otherwise, kept
+    within ``[hop/4, 4·hop]``."""
+    returned = abs(value - best) <= HIT_RTOL * max(1.0, abs(best))
+    return min(max(scale * (1.2 if returned else 1 / 1.2), hop / 4), 4 * hop)

@@ -134,6 +134,10 @@ def _finished(config: TrainConfig) -> dict[str, Any] | None:
     return summary
 
 
+Key = tuple[str, int]
+"""A cell of the grid: the entry's label and the seed."""
+
+
 def _check_table(out: Path, cells: Sequence[tuple[str, int]]) -> None:
     """Refuse to replace the table of another comparison in ``out``: one with a cell this one does not have."""
     path = out / RESULTS_JSON
@@ -201,15 +205,7 @@ def compare(
         >>> [(row.label, row.seeds) for row in result.rows]
         [('none', [0, 1]), ('mhe', [0, 1])]
     """
-    entries = [GridEntry.parse(spec) for spec in grid]
-    labels = [e.label for e in entries]
-    if len(set(labels)) != len(labels) or not labels:
-        raise ValueError(f"grid entries must be distinct and at least one, got {labels}")
-    if len(set(seeds)) != len(seeds) or not seeds:
-        raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
-    baseline = labels[0] if baseline is None else baseline
-    if baseline not in labels:
-        raise ValueError(f"baseline {baseline!r} is not a grid entry; entries: {labels}")
+    entries, baseline = _parse_grid(grid, seeds, baseline)
     import_modules(base.imports)
     for entry in entries:  # fail before any training on an unknown name or a bad option
         build_objective(entry.reg, entry.options)
@@ -228,9 +224,9 @@ def compare(
         f"{len(configs)} runs ({len(entries)} regularizers × {len(seeds)} seeds), {len(configs) - len(todo)} done, "
         f"{len(todo)} to run in {max(workers, 1)} process(es) × {threads} thread(s) → {out}"
     )
-    began, failures = time.perf_counter(), []
+    began = time.perf_counter()
 
-    def finished(key: tuple[str, int], summary: dict[str, Any]) -> None:
+    def finished(key: Key, summary: dict[str, Any]) -> None:
         summaries[key] = summary
         done = sum(s is not None for s in summaries.values())
         say(
@@ -238,23 +234,58 @@ def compare(
             f"{100 * summary['test_acc']:.2f}% ({summary['wall_time']:.0f} s)"
         )
 
-    with StopSignal(on_stop=stop_children) as stop:  # SIGTERM/SIGINT: the workers' cells save and stop too
+    cells = {key: dataclasses.replace(configs[key], threads=threads) for key in todo}
+    stopped, failures = _run_cells(cells, workers, finished, say)
+    if stopped:
+        done = sum(s is not None for s in summaries.values())
+        raise Stopped(
+            f"stopped by a signal: {done} of {len(configs)} runs finished (kept), the others saved a checkpoint; run "
+            "the same command again to continue"
+        )
+    if failures:
+        raise RuntimeError(f"{len(failures)} run(s) failed (re-run to retry them): " + "; ".join(failures))
+    say(f"grid done in {time.perf_counter() - began:.0f} s")
+    return _report(entries, seeds, configs, summaries, baseline, base, out, plots=plots)
+
+
+def _parse_grid(grid: Sequence[str], seeds: Sequence[int], baseline: str | None) -> tuple[list[GridEntry], str]:
+    """The grid's entries and the baseline's label, after checking that entries and seeds are distinct."""
+    entries = [GridEntry.parse(spec) for spec in grid]
+    labels = [e.label for e in entries]
+    if len(set(labels)) != len(labels) or not labels:
+        raise ValueError(f"grid entries must be distinct and at least one, got {labels}")
+    if len(set(seeds)) != len(seeds) or not seeds:
+        raise ValueError(f"seeds must be distinct and at least one, got {list(seeds)}")
+    baseline = labels[0] if baseline is None else baseline
+    if baseline not in labels:
+        raise ValueError(f"baseline {baseline!r} is not a grid entry; entries: {labels}")
+    return entries, baseline
+
+
+def _run_cells(
+    cells: dict[Key, TrainConfig],
+    workers: int,
+    finished: Callable[[Key, dict[str, Any]], None],
+    say: Callable[[str], None],
+) -> tuple[bool, list[str]]:
+    """Run ``cells`` (in this process when ``workers <= 1``, else in that many processes), passing each finished
+    one's summary to ``finished``. Returns whether SIGTERM/SIGINT stopped them (it is passed on to the workers,
+    whose cells save) and the failures, one line each."""
+    failures: list[str] = []
+    with StopSignal(on_stop=stop_children) as stop:
         if workers <= 1:
-            for key in todo:
-                result = (
-                    None if stop.requested else fit(dataclasses.replace(configs[key], threads=threads), resume=True)
-                )
+            for key, config in cells.items():
+                result = None if stop.requested else fit(config, resume=True)
                 if result is None or not result.completed:
                     break
                 finished(key, result.summary())
-        elif todo:
+        elif cells:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(
                 workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
             ) as pool:
-                futures: dict[Future[dict[str, Any] | None], tuple[str, int]] = {
-                    pool.submit(_run_cell, dataclasses.replace(configs[key], threads=threads).to_dict()): key
-                    for key in todo
+                futures: dict[Future[dict[str, Any] | None], Key] = {
+                    pool.submit(_run_cell, config.to_dict()): key for key, config in cells.items()
                 }
                 for future in as_completed(futures):
                     key = futures[future]
@@ -265,16 +296,21 @@ def compare(
                     elif (summary := future.result()) is not None:
                         finished(key, summary)
         stopped = stop.requested
-    if stopped:
-        done = sum(s is not None for s in summaries.values())
-        raise Stopped(
-            f"stopped by a signal: {done} of {len(configs)} runs finished (kept), the others saved a checkpoint; run "
-            "the same command again to continue"
-        )
-    if failures:
-        raise RuntimeError(f"{len(failures)} run(s) failed (re-run to retry them): " + "; ".join(failures))
-    say(f"grid done in {time.perf_counter() - began:.0f} s")
+    return stopped, failures
 
+
+def _report(
+    entries: list[GridEntry],
+    seeds: Sequence[int],
+    configs: dict[Key, TrainConfig],
+    summaries: dict[Key, dict[str, Any] | None],
+    baseline: str,
+    base: TrainConfig,
+    out: Path,
+    *,
+    plots: bool,
+) -> Comparison:
+    """The comparison of the finished cells, written to ``out`` (tables, and figures with ``plots``)."""
     cells = []
     for entry in entries:
         for seed in seeds:

@@ -184,13 +184,32 @@ def fit(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -
         env.close()
 
 
-def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) -> RunResult:
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    import_modules(config.imports)
-    out = config.out_dir
-    checkpoint_path = out / CHECKPOINT
-    _claim_folder(out, resume=resume, overwrite=overwrite, writer=env.is_main)
+@dataclass
+class _Parts:
+    """What a run trains: its data, model (on the run's device), optimizer and regularizer."""
+
+    dataset: Dataset
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    reg: Regularizer | None
+
+
+@dataclass
+class _Standing:
+    """Where a run stands: its step, the wall time of its earlier sessions, the energies at initialization and
+    the metrics of its last evaluation."""
+
+    step: int = 0
+    elapsed: float = 0.0
+    energy_init: dict[str, float] | None = None
+    metrics: dict[str, Any] = field(
+        default_factory=lambda: {"test_acc": float("nan"), "test_loss": float("nan"), "energy": {}}
+    )
+
+
+def _build(config: TrainConfig, env: ProcessGroup) -> _Parts:
+    """Seed every generator, then load the data and build the model, optimizer and regularizer (in this order, so
+    a seed gives the same run)."""
     _seed_everything(config.seed)
     data_seed = config.seed if config.data_seed is None else config.data_seed
     dataset = load_dataset(
@@ -210,36 +229,106 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
     reg = None
     if objective is not None:
         reg = Regularizer(model, objective, coef=config.coef, classifier_coef=config.classifier_coef).to(env.device)
+    return _Parts(dataset, model, optimizer, reg)
+
+
+def _restore(parts: _Parts, config: TrainConfig, path: Path) -> _Standing:
+    """Load the checkpoint at ``path`` into ``parts`` and the global generators, after checking that it is a run's
+    checkpoint, of the same settings, not beyond ``config.steps``."""
+    try:
+        state = load_checkpoint(path, keys=RUN_KEYS)
+    except ValueError as error:
+        raise ValueError(f"{error}: start afresh with --overwrite, or choose another --out") from error
+    _check_same_run(state["config"], config, str(path))
+    if state["step"] > config.steps:
+        raise ValueError(
+            f"{path} is at step {state['step']}, beyond steps={config.steps}: resume with --steps "
+            f"{state['step']} or more"
+        )
+    parts.model.load_state_dict(state["model"])
+    parts.optimizer.load_state_dict(state["optimizer"])
+    if parts.reg is not None:
+        parts.reg.load_state_dict(state["regularizer"])
+    restore_rng(state["rng"])
+    return _Standing(state["step"], state["elapsed"], state["energy_init"], state["metrics"])
+
+
+@dataclass
+class _Update:
+    """One optimizer update's numbers, for the log."""
+
+    lr: float
+    logits: Tensor
+    y: Tensor
+    ce: Tensor
+    penalty: Tensor
+
+
+def _update(
+    parts: _Parts, net: nn.Module, order: BatchOrder, config: TrainConfig, env: ProcessGroup, step: int
+) -> _Update:
+    """Update ``step``: set the rate, take the step's batch, minimize cross-entropy + regularizer by one step."""
+    lr = step_lr(step, config.lr, config.milestones, config.gamma)
+    for group in parts.optimizer.param_groups:
+        group["lr"] = lr
+    dataset = parts.dataset
+    x, y = dataset.train_batch(order.indices(step), order.generator(step) if dataset.augment else None)
+    x, y = x.to(env.device), y.to(env.device)
+    logits = net(x)
+    ce = smoothed_cross_entropy(logits, y, config.label_smoothing, config.prob_eps)
+    penalty: Tensor = parts.reg() if parts.reg is not None else torch.zeros((), device=env.device)
+    loss = ce + penalty
+    if not bool(torch.isfinite(loss)):
+        raise FloatingPointError(
+            f"the loss is not finite at step {step} (cross-entropy {float(ce.detach())}, regularizer "
+            f"{float(penalty.detach())}): lower the learning rate or the regularizer's coefficient"
+        )
+    parts.optimizer.zero_grad(set_to_none=True)
+    torch.autograd.backward(loss)
+    parts.optimizer.step()
+    return _Update(lr, logits, y, ce, penalty)
+
+
+def _train_record(update: _Update, done: int, reg: Regularizer | None, env: ProcessGroup) -> dict[str, Any]:
+    """The ``train`` record of the log after ``done`` updates (metrics summed over the processes)."""
+    y, ce, penalty = update.y, float(update.ce.detach()), float(update.penalty.detach())
+    correct = float((update.logits.argmax(1) == y).sum())
+    ce_sum, correct, count = env.sum([ce * len(y), correct, float(len(y))])
+    record: dict[str, Any] = {"step": done, "kind": "train", "lr": update.lr, "loss": ce_sum / count + penalty}
+    record.update({"ce": ce_sum / count, "reg": penalty, "acc": correct / count})
+    if reg is not None:
+        record["reg_layers"] = reg.stats
+    return record
+
+
+def _eval_record(
+    parts: _Parts, env: ProcessGroup, config: TrainConfig, standing: _Standing, done: int
+) -> dict[str, Any]:
+    """Evaluate, keep the metrics in ``standing``, and return the ``eval`` record of the log."""
+    acc, test_loss, energy = _evaluate(parts.model, parts.dataset, env, config)
+    standing.metrics = {"test_acc": acc, "test_loss": test_loss, "energy": energy}
+    return {"step": done, "kind": "eval", **standing.metrics}
+
+
+def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) -> RunResult:
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    import_modules(config.imports)
+    out = config.out_dir
+    checkpoint_path = out / CHECKPOINT
+    _claim_folder(out, resume=resume, overwrite=overwrite, writer=env.is_main)
+    parts = _build(config, env)
+    model, optimizer, reg = parts.model, parts.optimizer, parts.reg
     sizes = layer_sizes(model)
     bound = {name: simplex_bound(n) for name, (n, _) in sizes.items()}
-
-    start, elapsed = 0, 0.0
-    metrics: dict[str, Any] = {"test_acc": float("nan"), "test_loss": float("nan"), "energy": {}}
-    energy_init: dict[str, float] | None = None
-    if resume and checkpoint_path.exists():
-        try:
-            state = load_checkpoint(checkpoint_path, keys=RUN_KEYS)
-        except ValueError as error:
-            raise ValueError(f"{error}: start afresh with --overwrite, or choose another --out") from error
-        _check_same_run(state["config"], config, str(checkpoint_path))
-        if state["step"] > config.steps:
-            raise ValueError(
-                f"{checkpoint_path} is at step {state['step']}, beyond steps={config.steps}: resume with --steps "
-                f"{state['step']} or more"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if reg is not None:
-            reg.load_state_dict(state["regularizer"])
-        restore_rng(state["rng"])
-        start, elapsed, energy_init, metrics = state["step"], state["elapsed"], state["energy_init"], state["metrics"]
-    if energy_init is None:
-        energy_init = layer_energies(model)
+    standing = _restore(parts, config, checkpoint_path) if resume and checkpoint_path.exists() else _Standing()
+    start = standing.step
+    energy_init = standing.energy_init if standing.energy_init is not None else layer_energies(model)
 
     net: nn.Module = model
     if env.world > 1:
         net = DistributedDataParallel(model, device_ids=[env.device] if env.device.type == "cuda" else None)
-    order = BatchOrder(len(dataset.train_y), config.batch_size, config.seed, rank=env.rank, world=env.world)
+    order = BatchOrder(len(parts.dataset.train_y), config.batch_size, config.seed, rank=env.rank, world=env.world)
     log = RunLog(out, resume_step=start if start else None, enabled=env.is_main, tensorboard=config.tensorboard)
     bar = _progress(config, env, start)
     began = time.perf_counter()
@@ -253,9 +342,9 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
                 "step": step,
                 "rng": capture_rng(),
                 "config": config.to_dict(),
-                "elapsed": elapsed + time.perf_counter() - began,
+                "elapsed": standing.elapsed + time.perf_counter() - began,
                 "energy_init": energy_init,
-                "metrics": metrics,
+                "metrics": standing.metrics,
             }
             save_checkpoint(checkpoint_path, state)
 
@@ -263,42 +352,17 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
     try:
         with StopSignal() as stop:
             if start == 0:
-                acc, test_loss, energy = _evaluate(model, dataset, env, config)
-                metrics = {"test_acc": acc, "test_loss": test_loss, "energy": energy}
-                log.write({"step": 0, "kind": "eval", **metrics})
+                log.write(_eval_record(parts, env, config, standing, 0))
             for step in range(start, config.steps):
-                lr = step_lr(step, config.lr, config.milestones, config.gamma)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                x, y = dataset.train_batch(order.indices(step), order.generator(step) if dataset.augment else None)
-                x, y = x.to(env.device), y.to(env.device)
-                logits = net(x)
-                ce = smoothed_cross_entropy(logits, y, config.label_smoothing, config.prob_eps)
-                penalty: Tensor = reg() if reg is not None else torch.zeros((), device=env.device)
-                loss = ce + penalty
-                if not bool(torch.isfinite(loss)):
-                    raise FloatingPointError(
-                        f"the loss is not finite at step {step} (cross-entropy {float(ce.detach())}, regularizer "
-                        f"{float(penalty.detach())}): lower the learning rate or the regularizer's coefficient"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                torch.autograd.backward(loss)
-                optimizer.step()
+                update = _update(parts, net, order, config, env, step)
                 done = step + 1
                 if done % config.log_every == 0 or done == config.steps:
-                    correct = float((logits.argmax(1) == y).sum())
-                    ce_sum, correct, count = env.sum([float(ce.detach()) * len(y), correct, float(len(y))])
-                    record = {"step": done, "kind": "train", "lr": lr, "loss": ce_sum / count + float(penalty.detach())}
-                    record.update({"ce": ce_sum / count, "reg": float(penalty.detach()), "acc": correct / count})
-                    if reg is not None:
-                        record["reg_layers"] = reg.stats
+                    record = _train_record(update, done, reg, env)
                     log.write(record)
                     if bar is not None:
                         bar.set_postfix(loss=f"{record['loss']:.4f}", acc=f"{record['acc']:.3f}", refresh=False)
                 if done % config.eval_every == 0 or done == config.steps:
-                    acc, test_loss, energy = _evaluate(model, dataset, env, config)
-                    metrics = {"test_acc": acc, "test_loss": test_loss, "energy": energy}
-                    log.write({"step": done, "kind": "eval", **metrics})
+                    log.write(_eval_record(parts, env, config, standing, done))
                 stopping = env.any(stop.requested)
                 if done % config.checkpoint_every == 0 or done == config.steps or stopping:
                     save(done)
@@ -312,6 +376,7 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
         if bar is not None:
             bar.close()
 
+    metrics = standing.metrics
     result = RunResult(
         config=config,
         model=model,
@@ -319,7 +384,7 @@ def _fit(config: TrainConfig, env: ProcessGroup, resume: bool, overwrite: bool) 
         completed=step >= config.steps,
         test_acc=metrics["test_acc"],
         test_loss=metrics["test_loss"],
-        wall_time=elapsed + time.perf_counter() - began,
+        wall_time=standing.elapsed + time.perf_counter() - began,
         energy_init=energy_init,
         energy_final=metrics["energy"],
         energy_bound=bound,
