@@ -34,8 +34,9 @@ from thomson.kernels import Kernel
 LBFGS_MEMORY = 20
 """Curvature pairs the solver's L-BFGS keeps (:func:`~thomson.solve.lbfgs.minimize_on_spheres`'s default)."""
 
-FIXED_BYTES = 64 * 2**20
-"""Workspace of a solve whatever its size: the engine's tiles, the interpreter's temporaries."""
+FIXED_BYTES = 128 * 2**20
+"""Workspace of a solve whatever its size: the engine's tiles, the interpreter's and the allocator's temporaries
+(measured: about 70 MB for 1000 points in R^120, above the L-BFGS state)."""
 
 LONG_RUN_PAIRS = 10**7
 """Pair terms per evaluation from which a solve announces its size (about a second per evaluation on a CPU core)."""
@@ -47,7 +48,7 @@ def memory_estimate(n: int, dim: int, objective: str, *, symmetric: bool = True)
     Example:
         >>> memory_estimate(10**9, 3, "riesz") > 10**12     # a billion points: about 3 TB
         True
-        >>> memory_estimate(12, 3, "riesz") < 100 * 2**20
+        >>> memory_estimate(12, 3, "riesz") < 200 * 2**20
         True
     """
     coordinates = 8 * n * dim
