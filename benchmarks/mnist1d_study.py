@@ -108,7 +108,10 @@ class Difference:
 
     @property
     def verdict(self) -> str:
-        """``helps`` / ``hurts`` when the Holm-adjusted p-value is below 0.05, else ``no detectable effect``."""
+        """``helps`` / ``hurts`` when the Holm-adjusted p-value is below 0.05, ``not run`` when no run has finished,
+        else ``no detectable effect``."""
+        if self.runs == 0:
+            return "not run"
         if math.isnan(self.adjusted) or self.adjusted >= LEVEL:
             return "no detectable effect"
         return "helps" if self.difference.mean > 0 else "hurts"
@@ -171,7 +174,7 @@ def _difference_cells(r: Difference) -> list[str]:
         _p(r.pvalue),
         _p(r.adjusted),
         r.verdict,
-        f"{r.wall_time:.0f}",
+        "—" if math.isnan(r.wall_time) else f"{r.wall_time:.0f}",
     ]
 
 
@@ -187,7 +190,15 @@ HEADER = ["runs", "accuracy (%)", "Δ to none, points [95% CI]", "p", "Holm p", 
 def _baseline_cells(base: Interval, runs: int, expected: int, wall: float) -> list[str]:
     marker = "" if runs == expected else " ⚠"
     accuracy = f"{_pct(base.mean)} ± {_pct(base.std)}"
-    return [f"{runs}/{expected}{marker}", accuracy, "(baseline)", "", "", "", f"{wall:.0f}"]
+    return [
+        f"{runs}/{expected}{marker}",
+        accuracy,
+        "(baseline)",
+        "",
+        "",
+        "",
+        "—" if math.isnan(wall) else f"{wall:.0f}",
+    ]
 
 
 def _energy_table(stage: Stage, summaries: dict[str, dict[int, dict[str, Any]]]) -> str:
@@ -311,9 +322,36 @@ def _plot_energies(stage: Stage, summaries: dict[str, dict[int, dict[str, Any]]]
     fig.savefig(path, dpi=110)
 
 
-def report(results: Path, doc: Path, figures: Path) -> None:
-    """Paste the study's tables into ``doc`` and write its figures to ``figures``."""
+def headline(analysis: dict[str, Any]) -> str:
+    """The README's summary: stage 1's paired differences with their verdicts, and how much of stage 2 has run."""
+    base, runs, expected, _ = analysis["baselines"]["stage1"]
+    rows = [[BASELINE, f"{runs}/{expected}", f"{_pct(base.mean)}", "(baseline)", ""]]
+    for r in analysis["families"]["stage 1"]:
+        d = r.difference
+        rows.append(
+            [
+                r.label,
+                f"{r.runs}/{r.expected}",
+                _pct(r.accuracy.mean),
+                f"{_pct(d.mean, True)} [{_pct(d.low, True)}, {_pct(d.high, True)}]",
+                r.verdict,
+            ]
+        )
+    stage2 = analysis["families"]["stage 2"]
+    done = sum(r.runs for r in stage2) + sum(analysis["baselines"][n][1] for n in FAMILIES["stage 2"])
+    declared = sum(r.expected for r in stage2) + sum(analysis["baselines"][n][2] for n in FAMILIES["stage 2"])
+    return (
+        _table(["method", "runs", "accuracy (%)", "Δ to none, points [95% CI]", "verdict (Holm)"], rows)
+        + f"\n\nStage 2 (coefficients ×0.1 and ×10, width 100, 1,000 items, the MLP, Adam): {done} of {declared} runs"
+        + " finished; its table is in the study's document."
+    )
+
+
+def report(results: Path, doc: Path, figures: Path, readme: Path | None = None) -> None:
+    """Paste the study's tables into ``doc`` (and its headline into ``readme``), write its figures to ``figures``."""
     analysis = analyze(results)
+    if readme is not None:
+        paste(readme, "study-headline", headline(analysis))
     paste(doc, "stage1-table", _stage_table(analysis, "stage 1", with_stage=False))
     stage2 = _stage_table(analysis, "stage 2", with_stage=True)
     paste(doc, "stage2-table", stage2 + "\n\n" + _same_baseline_note(analysis))
@@ -456,13 +494,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="compare's worker processes (run)")
     parser.add_argument("--doc", type=Path, default=DOC, help="the study's Markdown document")
     parser.add_argument("--figures", type=Path, default=FIGURES, help="folder of the report's figures")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="report: the README with the headline")
     parser.add_argument("--no-doc", action="store_true", help="timing, checks: print only")
     parser.add_argument("--steps", default="100,300", help="timing: the two run lengths, e.g. 100,300")
     args = parser.parse_args()
     if args.command == "run":
         sys.exit(run(args.results, args.workers))
     if args.command == "report":
-        report(args.results, args.doc, args.figures)
+        report(args.results, args.doc, args.figures, args.readme)
     elif args.command == "checks":
         checks(None if args.no_doc else args.doc)
     else:

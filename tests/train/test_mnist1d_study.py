@@ -61,6 +61,15 @@ def test_paired_differences_and_holm_match_scipy_and_the_definition() -> None:
     assert [r.verdict for r in corrected] == ["helps", "hurts", "no detectable effect"]
 
 
+def test_a_method_with_no_finished_run_is_not_run_rather_than_no_effect() -> None:
+    accuracies = {"none": {0: 0.9, 1: 0.92, 2: 0.91}, "mhe": {}, "mhs": {0: 0.91, 1: 0.91, 2: 0.92}}
+    _, rows = study.paired_differences("stage1", accuracies, {"none": [1.0], "mhe": [], "mhs": [1.0]}, expected=3)
+    corrected = study.with_holm(rows)
+    verdicts = [(r.label, r.runs, r.verdict) for r in corrected]
+    assert verdicts == [("mhe", 0, "not run"), ("mhs", 3, "no detectable effect")]
+    assert study._difference_cells(corrected[0])[-1] == "—"
+
+
 def fake_summary(stage: Any, label: str, seed: int, rng: np.random.Generator) -> dict[str, Any]:
     layers = ["a.weight", "classifier.weight"]
     return {
@@ -90,7 +99,11 @@ def test_report_fills_every_table_and_figure(tmp_path: Path) -> None:
                 (folder / "summary.json").write_text(json.dumps(summary))
     doc = tmp_path / "mnist1d.md"
     shutil.copy(study.DOC, doc)
-    study.report(results, doc, tmp_path / "figures")
+    readme = tmp_path / "README.md"
+    shutil.copy(study.ROOT / "README.md", readme)
+    study.report(results, doc, tmp_path / "figures", readme)
+    headline = readme.read_text().split("<!-- study-headline -->")[1].split("<!-- /study-headline -->")[0]
+    assert headline.count("\n| ") == 1 + 14 and "| mhs | 9/10 | " in headline and "290 of 290 runs finished" in headline
     text = doc.read_text()
     stage1 = text.split("<!-- stage1-table -->")[1].split("<!-- /stage1-table -->")[0]
     assert stage1.count("\n| ") == 1 + 14 and "| mhs | 9/10 ⚠ |" in stage1
