@@ -7,7 +7,11 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -74,3 +78,11 @@ def mma_reference(w: np.ndarray) -> float:
     cos = unit @ unit.T
     cos = cos - 2.0 * np.diag(np.diag(cos))
     return float(np.arccos(np.clip(cos.max(axis=1), -0.99999, 0.99999)).mean())
+
+
+def run_thomson(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``python -m thomson ARGS`` in a fresh interpreter (the real entry point), one torch thread, output captured."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1", **kwargs.pop("env", {})}
+    return subprocess.run(
+        [sys.executable, "-m", "thomson", *args], capture_output=True, text=True, env=env, timeout=timeout, **kwargs
+    )

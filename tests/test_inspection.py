@@ -146,13 +146,14 @@ def small_model() -> torch.nn.Module:
         torch.nn.BatchNorm2d(6),
         torch.nn.Flatten(),
         torch.nn.Linear(6, 5),
-        torch.nn.Linear(5, 1),  # one neuron: no pairs, left out
+        torch.nn.Linear(5, 1),  # one neuron: no pairs, reported as not measured
     )
 
 
 def check_report(reports: list, state: dict[str, torch.Tensor]) -> None:  # type: ignore[type-arg]
-    assert [r.name for r in reports] == ["0.weight", "3.weight"]
-    for r in reports:
+    assert [r.name for r in reports] == ["0.weight", "3.weight", "4.weight"]
+    assert reports[2].note == "not measured: 1 neuron: the measures compare pairs of neurons"
+    for r in reports[:2]:
         rows = state[r.name].flatten(1).double()
         assert (r.n, r.dim) == tuple(rows.shape)
         for s in (0, 1, 2):
@@ -220,3 +221,50 @@ def test_gap() -> None:
     assert Measure(0.75, 1.0, 0.5, "x").gap == pytest.approx(0.5)
     assert Measure(0.75, math.inf, 0.5, "x").gap is None
     assert Measure(0.75, 1.0, None, None).gap is None
+
+
+def test_a_layer_whose_measure_fails_keeps_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    import thomson.inspection as inspection
+
+    measure = inspection.measure_rows
+
+    def failing_on_five_rows(rows: torch.Tensor) -> dict[str, float]:
+        if rows.shape[0] == 5:
+            raise ArithmeticError("math domain error")
+        return measure(rows)
+
+    monkeypatch.setattr(inspection, "measure_rows", failing_on_five_rows)
+    generator = torch.Generator().manual_seed(0)
+    state = {name: torch.randn(n, 3, generator=generator) for name, n in (("a.weight", 4), ("b.weight", 5))}
+    state["c.weight"] = torch.randn(4, 3, generator=generator)
+    a, b, c = inspect_checkpoint(state, solver_limit=0)
+    assert b.note == "not measured: ArithmeticError: math domain error" and b.measures["mhe_s0"].value is None
+    for report in (a, c):
+        assert report.note is None and report.measures["mhe_s0"].value == measure(state[report.name])["mhe_s0"]
+
+
+def test_degenerate_layers_are_flagged_not_scored() -> None:
+    reports = inspect_checkpoint(
+        {"zero.weight": torch.zeros(8, 16), "d1.weight": torch.randn(32, 1), "n1.weight": torch.randn(1, 8)}
+    )
+    assert [r.name for r in reports] == ["zero.weight", "d1.weight", "n1.weight"]
+    for report in reports:  # an all-zero layer once scored as nearly optimal (every cosine 0)
+        assert report.note is not None and report.note.startswith("not measured: ")
+        assert all(m.value is None and m.gap is None for m in report.measures.values())
+
+
+def test_the_layers_are_the_regularizers() -> None:
+    model = torch.nn.ModuleDict(
+        {"embed": torch.nn.Embedding(10, 4), "conv": torch.nn.Conv1d(4, 6, 3), "norm": torch.nn.LayerNorm(6)}
+    )
+    model["head"] = torch.nn.Linear(6, 3)
+    reg = thomson.Regularizer(model, thomson.CoMHE("angle", dim=2))
+    reg()  # the objective now holds per-layer projections
+    state = {**model.state_dict(), **{f"reg.{k}": v for k, v in reg.state_dict().items()}}
+    assert [r.name for r in inspect_checkpoint(state, solver_limit=0)] == reg.layers == ["conv.weight", "head.weight"]
+    assert [r.name for r in inspect_checkpoint(model, solver_limit=0)] == reg.layers
+
+
+def test_nothing_to_inspect_is_an_error() -> None:
+    with pytest.raises(ValueError, match="holds no layer to inspect"):
+        inspect_checkpoint({"scale": torch.ones(3), "embed.weight": torch.randn(5, 3)})

@@ -12,7 +12,7 @@ scikit-learn   ``train``            the digits data set
 tomli          ``train``            TOML configs on Python 3.10
 safetensors    ``inspect``          ``thomson inspect`` of ``.safetensors`` files
 tqdm           ``train``            progress bars (skipped when missing)
-tensorboard    (none)               TensorBoard events of a run (skipped when missing)
+tensorboard    (none)               TensorBoard events of a run (``tensorboard=None``: when installed)
 lightning      ``integrations``     ``thomson.integrations.lightning``
 transformers   ``integrations``     ``thomson.integrations.hf``
 pytorch_m...   ``integrations``     ``thomson.integrations.pml`` (pytorch-metric-learning)

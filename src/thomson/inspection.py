@@ -32,6 +32,7 @@ bound for the energies, a lower bound for the angle); larger ones have no best v
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +64,11 @@ _SOLVER_ITER = 1000
 
 @dataclass(frozen=True)
 class Measure:
-    """One measure of one layer: its value, its expectation for random directions, and the best known value
-    with where that comes from (None where not known)."""
+    """One measure of one layer: its value (None where it is undefined for the layer, see
+    :attr:`LayerReport.note`), its expectation for random directions, and the best known value with where that
+    comes from (None where not known)."""
 
-    value: float
+    value: float | None
     random: float | None
     best: float | None
     best_source: str | None
@@ -74,19 +76,30 @@ class Measure:
     @property
     def gap(self) -> float | None:
         """``(value - best) / (random - best)``: 0 at the best known configuration, about 1 when random."""
-        if self.random is None or self.best is None or not math.isfinite(self.random) or self.random == self.best:
+        if self.value is None or self.random is None or self.best is None:
+            return None
+        if not math.isfinite(self.random) or self.random == self.best:
             return None
         return (self.value - self.best) / (self.random - self.best)
 
 
+UNDEFINED = Measure(None, None, None, None)
+"""A measure that is undefined for a layer (a degenerate one: see :attr:`LayerReport.note`)."""
+
+
 @dataclass(frozen=True)
 class LayerReport:
-    """The measures of one layer's rows (``n`` neurons in ``dim`` dims), keyed by :data:`MEASURES`."""
+    """The measures of one layer's rows (``n`` neurons in ``dim`` dims), keyed by :data:`MEASURES`.
+
+    ``note`` says why a layer is not measured as others are: a degenerate layer (fewer than 2 neurons, rows of
+    ``D <= 1`` dims, only zero rows, non-finite weights, or a measure that failed on it) has every measure
+    undefined; a layer with some zero rows is measured on its other rows. None for an ordinary layer."""
 
     name: str
     n: int
     dim: int
     measures: dict[str, Measure]
+    note: str | None = None
 
 
 def measure_rows(rows: Tensor) -> dict[str, float]:
@@ -239,14 +252,21 @@ def load_weights(path: str | Path) -> dict[str, Tensor]:
     """The tensors of a checkpoint file: a ``.pt`` state_dict, a thomson training checkpoint (a dict whose
     ``"model"`` entry is the state_dict; ``"state_dict"`` is accepted too), or a ``.safetensors`` file.
 
-    ``.pt`` files are read with ``weights_only=True`` (no code from the file is run).
+    ``.pt`` files are read with ``weights_only=True`` (no code from the file is run), in the file's order. A
+    ``.safetensors`` file keeps no order (its names are stored sorted), so its tensors come in the natural order
+    of their names, numbers compared as numbers (``layers.2`` before ``layers.10``), which is a model's order
+    for numbered blocks.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     if path.suffix == ".safetensors":
         safetensors = require("safetensors.torch", extra="inspect", purpose=f"reading {path.name}")
-        return dict(safetensors.load_file(str(path), device="cpu"))
+        try:
+            tensors: dict[str, Tensor] = safetensors.load_file(str(path), device="cpu")
+        except Exception as err:  # safetensors raises its own error class for a damaged file
+            raise ValueError(f"{path} is not a readable .safetensors file ({err}); write it again") from err
+        return {name: tensors[name] for name in sorted(tensors, key=_natural_key)}
     try:
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -264,6 +284,11 @@ def load_weights(path: str | Path) -> dict[str, Tensor]:
             f"'model' entry is one; got {type(obj).__name__}"
         )
     return {str(k): v for k, v in obj.items() if isinstance(v, Tensor)}
+
+
+def _natural_key(name: str) -> list[tuple[int, int | str]]:
+    """Sort key of a dotted name with its numbers compared as numbers."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)]
 
 
 def layer_rows(weights: nn.Module | Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -285,6 +310,11 @@ def inspect_checkpoint(
 ) -> list[LayerReport]:
     """Per-layer uniformity report of a checkpoint (path, see :func:`load_weights`), a state_dict or a model.
 
+    Every layer gets a report, in the checkpoint's order. A degenerate layer (fewer than 2 neurons, rows of
+    ``D <= 1`` dims, only zero rows, non-finite weights) is not scored: its measures are undefined (None) and
+    its ``note`` says why; a layer with some zero rows (no direction) is measured on its other rows, with a
+    note. One layer on which a measure fails gets a note too; the others are reported as usual.
+
     Args:
         source: a checkpoint path, a mapping of names to tensors (e.g. ``model.state_dict()``), or the model
             itself (its layers are then chosen by module type, see :mod:`thomson.layers`).
@@ -293,7 +323,10 @@ def inspect_checkpoint(
         seed: seed of the solver's starts. Default 0.
 
     Returns:
-        One :class:`LayerReport` per layer with ``N >= 2`` neurons, in the checkpoint's order.
+        One :class:`LayerReport` per layer, in the checkpoint's order.
+
+    Raises:
+        ValueError: the source holds no layer (see :mod:`thomson.layers`), or the file cannot be read.
 
     Example:
         >>> layer = torch.nn.Linear(4, 3)
@@ -303,18 +336,59 @@ def inspect_checkpoint(
     """
     integer("solver_limit", solver_limit, low=0)
     weights = load_weights(source) if isinstance(source, (str, Path)) else source
+    layers = layer_weights(weights)
+    if not layers:
+        where = source if isinstance(source, (str, Path)) else f"the {type(source).__name__}"
+        raise ValueError(
+            f"{where} holds no layer to inspect: a layer is the weight of a Linear or Conv module (in a state_dict, "
+            "a tensor named <module>.weight with 2 to 5 dims, not an embedding)"
+        )
     cache: dict[tuple[int, int], tuple[dict[str, float], dict[str, tuple[float, str]]]] = {}
-    reports = []
-    for name, rows in layer_rows(weights).items():
-        n, dim = rows.shape
-        if n < 2:
-            continue
+
+    def reference_values(n: int, dim: int) -> tuple[dict[str, float], dict[str, tuple[float, str]]]:
         if (n, dim) not in cache:
             cache[n, dim] = (random_expectations(n, dim), best_known(n, dim, solver_limit=solver_limit, seed=seed))
-        random, best = cache[n, dim]
+        return cache[n, dim]
+
+    return [_layer_report(name, tensor, reference_values) for name, tensor in layers.items()]
+
+
+def _layer_report(
+    name: str,
+    tensor: Tensor,
+    reference_values: Callable[[int, int], tuple[dict[str, float], dict[str, tuple[float, str]]]],
+) -> LayerReport:
+    """The report of one layer: measured, or undefined with a note saying why (see :func:`inspect_checkpoint`)."""
+    rows = tensor.detach().flatten(1).to(torch.float64)  # not weight_rows: an empty layer is reported, not refused
+    n, dim = rows.shape
+    undefined = dict.fromkeys(MEASURES, UNDEFINED)
+    zero = int((rows == 0).all(dim=1).sum()) if rows.numel() else 0
+    problem = _degenerate(n, dim, zero, bool(torch.isfinite(rows).all()))
+    if problem is not None:
+        return LayerReport(name, n, dim, undefined, f"not measured: {problem}")
+    note = None
+    if zero:
+        rows = rows[(rows != 0).any(dim=1)]
+        note = f"{zero} of {n} rows are zero (no direction) and left out: measured on the other {n - zero}"
+    try:
+        random, best = reference_values(rows.shape[0], dim)
         values = measure_rows(rows)
-        measures = {
-            key: Measure(values[key], random[key], *(best[key] if key in best else (None, None))) for key in MEASURES
-        }
-        reports.append(LayerReport(name, n, dim, measures))
-    return reports
+    except (ValueError, ArithmeticError, RuntimeError) as err:
+        return LayerReport(name, n, dim, undefined, f"not measured: {type(err).__name__}: {err}")
+    measures = {
+        key: Measure(values[key], random[key], *(best[key] if key in best else (None, None))) for key in MEASURES
+    }
+    return LayerReport(name, n, dim, measures, note)
+
+
+def _degenerate(n: int, dim: int, zero: int, finite: bool) -> str | None:
+    """Why a layer of ``n`` rows in ``dim`` dims (``zero`` of them zero) cannot be measured, or None."""
+    if dim <= 1:
+        return f"D = {dim}: " + ("rows have no direction" if dim == 0 else "every direction is +1 or -1")
+    if not finite:
+        return "non-finite weights (NaN or inf)"
+    if n - zero < 2:
+        if zero:
+            return f"{zero} of {n} rows are zero (no direction): fewer than two directions to compare"
+        return f"{n} neuron{'' if n == 1 else 's'}: the measures compare pairs of neurons"
+    return None

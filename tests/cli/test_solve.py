@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from helpers import run_thomson
 from thomson.cli import main
 
 
@@ -56,3 +58,50 @@ def test_bad_arguments_give_exit_code_2(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["solve", "--n", "4", "--objective", "separation", "--s", "2"]) == 2
     with pytest.raises(SystemExit):
         main(["solve", "--n", "4", "--objective", "nonsense"])
+
+
+def test_a_solve_too_large_for_the_memory_is_refused_in_one_line() -> None:
+    done = run_thomson("solve", "--n", "1000000000", timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert re.fullmatch(
+        r"thomson solve: error: a riesz solve of n=1000000000 points in R\^3 needs about [\d.]+ TiB of memory, more "
+        r"than the [\d.]+ [KMGT]iB (available|allowed): lower n \(or dim\), or set a higher memory limit .*",
+        line,
+    ), line
+    done = run_thomson("solve", "--n", "40", "--memory-limit", "1M")
+    assert done.returncode == 2 and "more than the 1.0 MiB allowed" in done.stderr
+
+
+def test_the_time_limit_stops_a_long_evaluation_with_progress_lines() -> None:
+    done = run_thomson("solve", "--n", "100000", "--restarts", "0", "--time-limit", "6", "--json", timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # valid JSON: the unknown value is null
+    assert result["timed_out"] and result["value"] is None and result["seconds"] < 30
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("thomson solve: 100000 points in R^3: about 5.0e+09 pair terms per evaluation")
+    assert any("start 1 of 1 (symmetric): first evaluation, evaluating (" in line for line in lines[1:])
+
+
+def test_save_checks_the_file_type_first_and_creates_the_folder(tmp_path: Path) -> None:
+    done = run_thomson("solve", "--n", "6", "--save", str(tmp_path / "points.xyz"))
+    assert done.returncode == 2 and done.stdout == ""  # refused before solving
+    assert "--save" in done.stderr and "unknown file type; use one of .npy, .csv, .txt, .pt" in done.stderr
+    done = run_thomson("solve", "--n", "6", "--restarts", "1", "--save", str(tmp_path / "new" / "points.npy"))
+    assert done.returncode == 0, done.stderr
+    assert np.load(tmp_path / "new" / "points.npy").shape == (6, 3)
+
+
+def test_save_and_plot_never_replace_a_file_silently(tmp_path: Path) -> None:
+    points = tmp_path / "points.npy"
+    np.save(points, np.zeros((2, 3)))
+    done = run_thomson("solve", "--n", "6", "--restarts", "1", "--save", str(points))
+    assert done.returncode == 2 and done.stdout == ""  # refused before solving
+    assert (
+        done.stderr
+        == f"thomson solve: error: --save {points} exists: choose another file, or replace it with --overwrite\n"
+    )
+    assert np.load(points).shape == (2, 3)
+    done = run_thomson("solve", "--n", "6", "--restarts", "1", "--save", str(points), "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert np.load(points).shape == (6, 3)

@@ -255,9 +255,9 @@ def test_queue_large_t_and_errors() -> None:
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf, True])
 def test_bad_t(bad: float) -> None:
-    with pytest.raises(ValueError, match="t must be a finite number > 0"):
+    with pytest.raises(ValueError, match="t must be a finite real number > 0"):
         uniformity(torch.randn(3, 2), bad)
-    with pytest.raises(ValueError, match="t must be a finite number > 0"):
+    with pytest.raises(ValueError, match="t must be a finite real number > 0"):
         estimate_uniformity(torch.randn(3, 2), bad, samples=2)
 
 

@@ -43,7 +43,7 @@ def test_errors() -> None:
     with pytest.raises(ValueError, match="t do not apply to kernel='riesz'"):
         thomson.UniformityLoss("riesz", t=2.0)
     for bad in (0.0, -1.0, math.inf):
-        with pytest.raises(ValueError, match="t must be a finite number > 0"):
+        with pytest.raises(ValueError, match="t must be a finite real number > 0"):
             thomson.UniformityLoss(t=bad)
     with pytest.raises(ValueError, match="metric must be one of"):
         thomson.UniformityLoss("riesz", metric="cosine")  # type: ignore[arg-type]

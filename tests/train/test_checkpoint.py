@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -44,3 +45,23 @@ def test_loads_with_weights_only(tmp_path: Path) -> None:
     save_checkpoint(path, {"rng": capture_rng(), "config": {"lr": 0.1, "out": None, "milestones": [1, 2]}})
     state = torch.load(path, weights_only=True)
     assert state["config"]["milestones"] == [1, 2]
+
+
+class _Payload:
+    """Unpickled, it would create a folder: the stand-in for code hidden in a checkpoint."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.makedirs, (str(self.path),))
+
+
+def test_a_checkpoint_holding_code_is_refused_without_running_it(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"step": 1, "model": _Payload(tmp_path / "ran")}, path)
+    with pytest.raises(ValueError, match=f"{path} is not a readable checkpoint"):
+        load_checkpoint(path)
+    assert not (tmp_path / "ran").exists()
+    torch.load(path, weights_only=False)  # what an unsafe load would have done
+    assert (tmp_path / "ran").is_dir()

@@ -38,7 +38,7 @@ def test_defaults_and_types() -> None:
     assert make_config(overrides={"lr": 1}).lr == 1.0 and isinstance(make_config(overrides={"lr": 1}).lr, float)
     with pytest.raises(ValueError, match="steps must be int"):
         TrainConfig(steps=1.5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="milestones\\[\\] must be int"):
         TrainConfig(milestones=["a"])  # type: ignore[list-item]

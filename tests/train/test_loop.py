@@ -100,6 +100,14 @@ def test_sigterm_saves_and_exits_cleanly_then_resumes_bit_exactly(tmp_path: Path
     assert_same_run(fit(TrainConfig(**SETTINGS, out=str(tmp_path)), resume=True), uninterrupted)
 
 
+def test_ctrl_c_behaves_like_sigterm(tmp_path: Path, uninterrupted: RunResult) -> None:
+    stopped = interrupt(tmp_path, signal.SIGINT)
+    assert stopped.returncode == 0 and "Traceback" not in stopped.stderr, stopped.stderr
+    assert "stopped at step" in stopped.stdout and "--resume" in stopped.stdout
+    assert 0 < torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] < 600
+    assert_same_run(fit(TrainConfig(**SETTINGS, out=str(tmp_path)), resume=True), uninterrupted)
+
+
 def test_uninterrupted_run_logs_and_summary(uninterrupted: RunResult) -> None:
     log = read_log(uninterrupted.config.out_dir / "log.jsonl")
     evals = [r for r in log if r["kind"] == "eval"]
@@ -113,7 +121,11 @@ def test_uninterrupted_run_logs_and_summary(uninterrupted: RunResult) -> None:
 
 def test_refuses_to_overwrite_and_checks_settings_on_resume(uninterrupted: RunResult) -> None:
     out = str(uninterrupted.config.out_dir)
-    with pytest.raises(ValueError, match="exists: pass resume=True"):
+    with pytest.raises(
+        ValueError,
+        match=r"holds the results of an earlier run \(checkpoint.pt, log.jsonl, summary.json\): "
+        "continue it with --resume, replace them with --overwrite",
+    ):
         fit(TrainConfig(**SETTINGS, out=out))
     with pytest.raises(ValueError, match=r"other settings \(lr: 0.05 then, 0.1 now\)"):
         fit(TrainConfig(**{**SETTINGS, "lr": 0.1}, out=out), resume=True)

@@ -3,6 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from thomson.train import runlog
 from thomson.train.runlog import RunLog, read_log
 
 
@@ -27,3 +30,37 @@ def test_disabled_log_writes_nothing(tmp_path: Path) -> None:
     log = RunLog(tmp_path / "rank1", enabled=False)
     log.write({"step": 0, "kind": "eval"})
     assert not (tmp_path / "rank1").exists()
+
+
+class _Board:
+    """A stand-in for ``torch.utils.tensorboard`` that records the writers made."""
+
+    def __init__(self) -> None:
+        self.writers: list[str] = []
+
+    def SummaryWriter(self, folder: str, purge_step: int | None = None) -> _Board:  # the real name
+        self.writers.append(folder)
+        return self
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("asked", "installed", "writes"), [(None, True, True), (None, False, False),
+                                                            (False, True, False), (True, True, True)])  # fmt: skip
+def test_tensorboard_is_written_as_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: bool | None, installed: bool, writes: bool
+) -> None:
+    board = _Board()
+    monkeypatch.setattr(runlog, "optional", lambda module: board if installed else None)
+    RunLog(tmp_path, tensorboard=asked).close()
+    assert board.writers == ([str(tmp_path / "tb")] if writes else [])
+
+
+def test_tensorboard_asked_for_but_missing_is_an_error_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runlog, "optional", lambda module: None)
+    with pytest.raises(ImportError, match="needs the tensorboard package, which is not installed: pip install"):
+        RunLog(tmp_path / "run", tensorboard=True)
+    assert not (tmp_path / "run").exists()

@@ -81,7 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if module is None:
         parser.print_help()
         return 0
-    code: int = module.run(args)
+    try:
+        code: int = module.run(args)
+    except KeyboardInterrupt:  # Ctrl-C outside a training loop (which stops cleanly on its own)
+        print(f"thomson {args.command}: interrupted", file=sys.stderr)
+        return 130
     return code
 
 

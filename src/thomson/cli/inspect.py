@@ -91,11 +91,13 @@ def _finite(x: float | None) -> float | None:
 
 
 def _as_json(report: LayerReport) -> dict[str, Any]:
-    """One layer as JSON; ``random`` is null where the expectation is infinite (energy at s >= D - 1)."""
+    """One layer as JSON; ``random`` is null where the expectation is infinite (energy at s >= D - 1), ``value``
+    where the measure is undefined for the layer (``note`` says why)."""
     return {
         "layer": report.name,
         "n": report.n,
         "dim": report.dim,
+        "note": report.note,
         "measures": {
             key: {
                 "value": m.value,
@@ -116,14 +118,23 @@ def _cell(x: float | None) -> str:
 
 
 def format_reports(reports: list[LayerReport]) -> str:
-    """The report as a text table, one line per layer and measure; gap = (value - best)/(random - best)."""
+    """The report as a text table, one line per layer and measure; gap = (value - best)/(random - best). A layer
+    with a note is marked ``[k]`` and the notes follow the table; its undefined measures read ``—``."""
     rows = [("layer", "N", "D", "measure", "value", "random", "best", "gap", "best from")]
+    notes: list[str] = []
     for r in reports:
+        label = r.name
+        if r.note is not None:
+            notes.append(f"[{len(notes) + 1}] {r.name}: {r.note}")
+            label = f"{r.name} [{len(notes)}]"
+        if all(m.value is None for m in r.measures.values()):  # not measured: one line
+            rows.append((label, str(r.n), str(r.dim), "—", "—", "—", "—", "—", "—"))
+            continue
         for k, (key, m) in enumerate(r.measures.items()):
-            first = (r.name, str(r.n), str(r.dim)) if k == 0 else ("", "", "")
+            first = (label, str(r.n), str(r.dim)) if k == 0 else ("", "", "")
             gap = "—" if m.gap is None else f"{m.gap:.3f}"
             rows.append((*first, key, _cell(m.value), _cell(m.random), _cell(m.best), gap, m.best_source or "—"))
-    return format_table(rows, right={1, 2, 4, 5, 6, 7}, rule=True)
+    return "\n".join([format_table(rows, right={1, 2, 4, 5, 6, 7}, rule=True), *notes])
 
 
 def plot_reports(reports: list[LayerReport], path: Path) -> None:
@@ -137,9 +148,9 @@ def plot_reports(reports: list[LayerReport], path: Path) -> None:
     for i, r in enumerate(reports):
         for j, key in enumerate(keys):
             dark = bool(gaps[i, j] > 0.5)  # dark cells (gap > 0.5) get white text; light and blank ones black
-            ax.text(
-                j, i, f"{r.measures[key].value:.4g}", ha="center", va="center", fontsize=8, color="w" if dark else "k"
-            )
+            value = r.measures[key].value
+            text = "—" if value is None else f"{value:.4g}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="w" if dark else "k")
     ax.set_xticks(range(len(keys)), keys)
     ax.set_yticks(range(len(reports)), [f"{r.name} ({r.n}×{r.dim})" for r in reports])
     fig.colorbar(image, ax=ax, label="gap: 0 = best known, 1 = random")

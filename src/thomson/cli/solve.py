@@ -14,6 +14,7 @@ import torch
 
 from thomson._optional import figure
 from thomson.solve import OBJECTIVES, SolveResult, solve
+from thomson.solve.limits import parse_bytes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,18 +25,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--restarts", type=int, default=10, help="starts besides the symmetric one (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
     parser.add_argument("--hop", type=float, default=0.25, help="first basin-hopping step; 0: random restarts only")
-    parser.add_argument("--time-limit", type=float, default=None, help="begin no new start after this many seconds")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="stop after this many seconds with the best configuration so far (checked at every iteration)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory the solve may use, e.g. 8G or none (default: what the machine has available); a solve whose "
+        "estimate exceeds it is refused before anything is allocated",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--no-symmetric", action="store_true", help="do not start from a symmetric configuration")
     parser.add_argument("--json", action="store_true", help="print one JSON object (with the points)")
     parser.add_argument("--plot", metavar="PNG", help="draw the configuration and the value per iteration")
     parser.add_argument("--save", metavar="PATH", help="write the points: .npy, .csv/.txt, or a torch .pt file")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of --save and --plot if they exist")
+
+
+SAVE_FORMATS = (".npy", ".csv", ".txt", ".pt", ".pth")
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
+def _error(message: str) -> int:
+    print(f"thomson solve: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _say(line: str) -> None:
+    print(f"thomson solve: {line}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    progress = None
+    for flag, value, formats in (("--save", args.save, SAVE_FORMATS), ("--plot", args.plot, PLOT_FORMATS)):
+        if value is not None and Path(value).suffix.lower() not in formats:
+            return _error(f"{flag} {value}: unknown file type; use one of {', '.join(formats)}")
+        if value is not None and Path(value).exists() and not args.overwrite:
+            return _error(f"{flag} {value} exists: choose another file, or replace it with --overwrite")
+    try:
+        memory_limit = None if args.memory_limit is None else parse_bytes(args.memory_limit)
+    except ValueError as err:
+        return _error(f"--memory-limit: {err}")
+    per_start = None
     if not args.json and sys.stderr.isatty():
 
-        def progress(index: int, value: float) -> None:
+        def per_start(index: int, value: float) -> None:
             print(f"  start {index}: {value!r}", file=sys.stderr)
 
     try:
@@ -49,23 +85,23 @@ def run(args: argparse.Namespace) -> int:
             symmetric=not args.no_symmetric,
             hop=args.hop,
             time_limit=args.time_limit,
-            callback=progress,
+            callback=per_start,
+            memory_limit=memory_limit,
+            progress=None if args.quiet else _say,
         )
     except (ValueError, ImportError) as err:
-        print(f"thomson solve: error: {err}", file=sys.stderr)
-        return 2
+        return _error(str(err))
     if args.json:
         print(json.dumps(_as_json(result)))
     else:
         print(_summary(result))
-    if args.save:
-        _save(result, Path(args.save))
-    if args.plot:
-        try:
+    try:
+        if args.save:
+            _save(result, Path(args.save))
+        if args.plot:
             plot_solution(result, Path(args.plot))
-        except ImportError as err:
-            print(f"thomson solve: error: {err}", file=sys.stderr)
-            return 2
+    except (ImportError, OSError) as err:
+        return _error(str(err))
     return 0
 
 
@@ -86,7 +122,7 @@ def _summary(result: SolveResult) -> str:
         f"starts      {len(result.start_values)} ({result.hits} reached the value; best: start {result.best_start},"
         f" {result.start_kinds[result.best_start]})",
         f"iterations  {len(result.history) - 1} (best start)",
-        f"time        {result.seconds:.2f} s",
+        f"time        {result.seconds:.2f} s" + (" (stopped by the time limit)" if result.timed_out else ""),
     ]
     return "\n".join(lines)
 
@@ -97,23 +133,26 @@ def _as_json(result: SolveResult) -> dict[str, Any]:
         "dim": result.dim,
         "objective": result.objective,
         "s": result.s,
-        "value": result.value,
+        "value": result.value if math.isfinite(result.value) else None,
         "starts": len(result.start_values),
         "hits": result.hits,
         "start_values": list(result.start_values),
         "start_kinds": list(result.start_kinds),
         "best_start": result.best_start,
         "seconds": result.seconds,
+        "timed_out": result.timed_out,
         "history": list(result.history),
         "points": result.points.tolist(),
     }
 
 
 def _save(result: SolveResult, path: Path) -> None:
+    """Write the points to ``path`` (its folder is created), in the format its suffix names."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     points = result.points.numpy()
-    if path.suffix == ".npy":
+    if path.suffix.lower() == ".npy":
         np.save(path, points)
-    elif path.suffix in (".csv", ".txt"):
+    elif path.suffix.lower() in (".csv", ".txt"):
         np.savetxt(path, points, fmt="%.17g", delimiter=",")
     else:
         torch.save(result.points, path)
@@ -151,4 +190,5 @@ def plot_solution(result: SolveResult, path: Path) -> None:
         twin.semilogy(np.arange(len(history) - 1), np.maximum(gap[:-1], 1e-16), color="C2", linewidth=0.8)
         twin.set_ylabel("|value − final|", color="C2")
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -9,6 +9,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from thomson.train.config import add_config_arguments
 
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in the output folder")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the results of an earlier run in the output folder"
+    )
     add_config_arguments(parser)
     parser.epilog = (
         "examples: thomson train --reg mhe --reg-opt half_space=true; "
@@ -41,6 +44,18 @@ def format_summary(result: object) -> str:
     return "\n".join(lines)
 
 
+def _check_coefficients(config: object) -> None:
+    """A coefficient set for a run without a regularizer would do nothing: an error, not a silent no-op."""
+    from thomson.registry import name_key
+    from thomson.train.config import NONE, TrainConfig
+
+    assert isinstance(config, TrainConfig)
+    given = [name for name in ("coef", "classifier_coef") if getattr(config, name) is not None]
+    if name_key(config.reg) == NONE and given:
+        flags = ", ".join(f"--{name.replace('_', '-')} {getattr(config, name):g}" for name in given)
+        raise ValueError(f"{flags} has no effect with --reg none: remove it, or choose a regularizer (--reg mhe)")
+
+
 def run(args: argparse.Namespace) -> int:
     import os
     import sys
@@ -50,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
-        result = fit(config, resume=args.resume)
+        _check_coefficients(config)
+        result = fit(config, resume=args.resume, overwrite=args.overwrite)
     except (ValueError, ImportError) as error:
         print(f"thomson train: error: {error}", file=sys.stderr)
         return 2

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from thomson._optional import require
+from thomson._validate import integer, real
 from thomson.data.dataset import Dataset
 from thomson.data.subset import stratified_subset, subset_size
 
@@ -31,25 +33,14 @@ GENERATION_DEFAULTS: dict[str, Any] = {
 ``generation_seed`` here (``seed`` is the training subset's, as for every data set). These defaults give the
 published data set: 4,000 training and 1,000 test sequences of length 40."""
 
-_INSTALL = "the mnist1d data set needs the mnist1d package: pip install 'thomson[mnist1d]'"
-
 
 def _check(args: dict[str, Any]) -> None:
     """Validate the generation arguments (the package fails late or silently on bad ones)."""
 
-    def integer(name: str, low: int) -> None:
-        value = args[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"mnist1d option {name} must be an integer >= {low}, got {value!r}")
-
-    integer("num_samples", 10)
-    integer("template_len", 1)
-    integer("max_translation", 1)
-    integer("final_seq_length", 1)
-    integer("generation_seed", 0)
-    split = args["train_split"]
-    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split < 1:
-        raise ValueError(f"mnist1d option train_split must lie in (0, 1), got {split!r}")
+    for name, low in (("num_samples", 10), ("template_len", 1), ("max_translation", 1), ("final_seq_length", 1)):
+        integer(f"mnist1d option {name}", args[name], low=low)
+    integer("mnist1d option generation_seed", args["generation_seed"], low=0, high=2**32)  # numpy's seed range
+    split = real("mnist1d option train_split", args["train_split"], low=0.0, strict=True, high=1.0)
     n_train = int(args["num_samples"] // 10 * 10 * split)
     if n_train < 10 or n_train >= args["num_samples"] // 10 * 10:
         raise ValueError(
@@ -57,9 +48,7 @@ def _check(args: dict[str, Any]) -> None:
             f"{n_train} training sequences: need at least 10 and a non-empty test set"
         )
     for name in ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale"):
-        value = args[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"mnist1d option {name} must be a number >= 0, got {value!r}")
+        real(f"mnist1d option {name}", args[name], low=0.0)
     padding = args["padding"]
     if (
         not isinstance(padding, Sequence)
@@ -75,16 +64,15 @@ def _check(args: dict[str, Any]) -> None:
 @functools.lru_cache(maxsize=8)
 def _generate(items: tuple[tuple[str, Any], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The package's ``make_dataset`` for these arguments (cached), leaving the global random states untouched."""
-    try:
-        from mnist1d.data import get_dataset_args, make_dataset
-    except ImportError as error:
-        raise ImportError(_INSTALL) from error
-    args = get_dataset_args()  # an attribute view of the package's defaults, incl. fields thomson does not expose
+    package = require("mnist1d.data", extra="mnist1d", purpose="the mnist1d data set")
+    args = (
+        package.get_dataset_args()
+    )  # an attribute view of the package's defaults, incl. fields thomson does not expose
     for name, value in items:
         setattr(args, "seed" if name == "generation_seed" else name, list(value) if name == "padding" else value)
     numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002 (the package's generator)
     try:
-        data = make_dataset(args)  # seeds numpy's and Python's global generators with args.seed
+        data = package.make_dataset(args)  # seeds numpy's and Python's global generators with args.seed
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
         random.setstate(python_state)

@@ -31,5 +31,10 @@ def sharded_objective(objective: Objective, weight: Tensor, *, group: dist.Proce
     the rows of every rank's ``weight``, exact, on every rank; each rank gets the gradient of its own rows."""
     mhe = check_shardable(objective)
     return hyperspherical_energy(
-        weight_rows(weight, "MHE"), mhe.s, metric=mhe.metric, eps=mhe.eps, reference=mhe.reference, group=group
+        weight_rows(weight, "MHE", allow_empty=True),
+        mhe.s,
+        metric=mhe.metric,
+        eps=mhe.eps,
+        reference=mhe.reference,
+        group=group,
     )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
+from thomson._validate import real
 from thomson.functional.rows import as_rows, normalize_rows
 
 
@@ -40,8 +39,7 @@ def alignment(x: Tensor, y: Tensor, alpha: float = 2.0, *, reference: bool = Fal
         >>> float(alignment(x, torch.tensor([[0.0, 2.0], [0.0, 3.0]])))   # |e1 - e2|² = 2 and 0: mean 1
         1.0
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (math.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    real("alpha", alpha, low=0.0, strict=True)
     with torch.autocast(x.device.type, enabled=False):
         a, b = as_rows(x, "x"), as_rows(y, "y")
         if a.shape != b.shape:

@@ -7,6 +7,8 @@ way the hyperspherical-uniformity objectives (and their reference code) do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -18,7 +20,9 @@ def as_rows(x: Tensor, name: str = "x") -> Tensor:
     """Check that ``x`` is a 2-D floating tensor ``[N, D]`` and return it in float32 at least.
 
     Half-precision inputs (float16, bfloat16) are promoted so that energies are computed in float32 even
-    under autocast; float32 and float64 pass unchanged.
+    under autocast; float32 and float64 pass unchanged. The gradient goes back to a half-precision input
+    saturated at its dtype's largest finite value (65504 for float16) rather than overflowing to inf: near-duplicate
+    rows (common after a projection to 2 or 3 dimensions) have exact gradients beyond float16's range.
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [N, D], got {type(x).__name__}")
@@ -29,14 +33,16 @@ def as_rows(x: Tensor, name: str = "x") -> Tensor:
         )
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    return _Promote.apply(x) if x.dtype in (torch.float16, torch.bfloat16) else x  # type: ignore[no-any-return, no-untyped-call]
 
 
-def weight_rows(weight: Tensor, owner: str = "the objective") -> Tensor:
+def weight_rows(weight: Tensor, owner: str = "the objective", *, allow_empty: bool = False) -> Tensor:
     """The rows ``weight.flatten(1)`` of a layer's weight ``[N, ...]``: one row per neuron (output unit or channel).
 
-    Raises ValueError for a tensor with fewer than 2 dims (biases and norm scales have no neurons to spread),
-    naming ``owner``, and TypeError for anything but a tensor.
+    Raises ValueError, naming ``owner``, for a tensor with fewer than 2 dims (biases and norm scales have no
+    neurons to spread) and for an empty one: no neuron (``N = 0``, unless ``allow_empty``, as a shard of a
+    classifier split across processes may be) or rows of no dimension (``D = 0``); TypeError for anything but a
+    tensor.
 
     Example:
         >>> weight_rows(torch.zeros(64, 3, 3, 3)).shape   # a conv weight: 64 neurons in D = 27
@@ -49,7 +55,13 @@ def weight_rows(weight: Tensor, owner: str = "the objective") -> Tensor:
             f"{owner} needs a weight with neurons on dim 0 and at least 2 dims, got {tuple(weight.shape)}; "
             "biases and norm scales are not regularized"
         )
-    return weight.flatten(1)
+    rows = weight.flatten(1)
+    if rows.shape[1] == 0 or (rows.shape[0] == 0 and not allow_empty):
+        raise ValueError(
+            f"{owner} needs a weight with at least one neuron (dim 0) and rows of at least one dimension, got shape "
+            f"{tuple(weight.shape)}; leave empty layers out"
+        )
+    return rows
 
 
 def normalize_rows(x: Tensor, *, reference: bool = False, eps: float = REFERENCE_EPS) -> Tensor:
@@ -83,3 +95,18 @@ def unit_rows(x: Tensor, *, reference: bool = False) -> Tensor:
     if reference:
         return normalize_rows(normalize_rows(x, reference=True), reference=True)
     return normalize_rows(x)
+
+
+class _Promote(torch.autograd.Function):
+    """``x`` in float32, with the gradient cast back to ``x``'s dtype saturated at its largest finite value (made of
+    differentiable operations, so second derivatives work)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.dtype = x.dtype
+        return x.float()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        largest = torch.finfo(ctx.dtype).max
+        return grad.clamp(-largest, largest).to(ctx.dtype)

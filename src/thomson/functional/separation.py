@@ -81,7 +81,10 @@ def min_separation(
         own = i == j  # a row and its own negation: d² = 2 + 2|u_i|² (half space only)
         d2 = torch.where(own, 2.0 + 2.0 * c, 2.0 - 2.0 * c.abs()) if half_space else 2.0 - 2.0 * c
         if temperature > 0.0:
-            smallest = max(float(d2.detach().min()), 0.0)  # the kernel's shift: no term overflows or underflows
+            smallest = float(d2.detach().min())
+            if not math.isfinite(smallest):  # no pair has a distance: the rows are not finite
+                return rows.sum() * math.nan
+            smallest = max(smallest, 0.0)  # the kernel's shift: no term overflows or underflows
             kernel = Gaussian(width=temperature, shift=smallest)
             total = pairwise_sum(unit, kernel, half_space=half_space, backend=backend)
             return smallest - temperature * torch.log(total)

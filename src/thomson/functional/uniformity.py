@@ -23,6 +23,7 @@ import math
 import torch
 from torch import Tensor
 
+from thomson._validate import one_of, real
 from thomson.engine import (
     SAMPLINGS,
     Backend,
@@ -172,8 +173,7 @@ def estimate_uniformity(
         (True, True)
     """
     _check_t(t)
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    one_of("sampling", sampling, SAMPLINGS)
     with torch.autocast(z.device.type, enabled=False):
         unit = normalize_rows(as_rows(z, "z"))
         if unit.shape[0] < 2:
@@ -190,8 +190,7 @@ def estimate_uniformity(
 
 
 def _check_t(t: float) -> None:
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not (math.isfinite(t) and t > 0):
-        raise ValueError(f"t must be a finite number > 0, got {t!r}")
+    real("t", t, low=0.0, strict=True)
 
 
 def _as_bank(queue: Tensor, rows: Tensor) -> Tensor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from thomson._validate import integer
+
 
 class MLP1D(nn.Module):
     """The MNIST-1D paper's MLP, 40-100-100-10 with ReLU and, as in the paper's code, a skip around layer 2.
@@ -32,8 +34,7 @@ class MLP1D(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("in_features", in_features), ("num_classes", num_classes), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            integer(name, value, low=1)
         self.linear1 = nn.Linear(in_features, width)
         self.linear2 = nn.Linear(width, width)
         self.classifier = nn.Linear(width, num_classes)
@@ -78,8 +79,7 @@ class CNN1D(nn.Module):
         super().__init__()
         values = (("num_classes", num_classes, 1), ("in_channels", in_channels, 1), ("length", length, 3))
         for name, value, low in (*values, ("width", width, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            integer(name, value, low=low)
         self.conv1, out = _conv(in_channels, width, 5, length)
         self.conv2, out = _conv(width, width, 3, out)
         self.conv3, out = _conv(width, width, 3, out)

@@ -117,6 +117,7 @@ class CoMHE(Objective):
 
     seed: Tensor
     draws: Tensor
+    state_names = ("projection",)
 
     def __init__(
         self,
@@ -233,6 +234,11 @@ class CoMHE(Objective):
         count = projected.shape[0]
         values = self.base.forward_many(list(projected.unbind(0)), layers=[layer] * count, classifiers=[False] * count)
         return torch.stack(values).mean()
+
+    def check_layer_state(self, name: str, tensor: Tensor) -> str | None:
+        if tensor.dim() != 2 or tensor.shape[0] != self.dim:
+            return f"must have shape [{self.dim}, D] (dim={self.dim}), got {tuple(tensor.shape)}"
+        return None
 
     def _load_from_state_dict(
         self,

@@ -31,7 +31,9 @@ class MHE(Objective):
 
     ``reference=True`` reproduces the authors' code exactly: ε = 1e-4 inside the norm, ``-log z²`` for
     ``s = 0``, angular distance ``θ/π + 1e-4``. The default differs only in these constants: exact row
-    normalization, ``-log z``, the angle ``θ`` itself, and cosines contracted by ``1 - 1e-6``.
+    normalization, ``-log z``, the angle ``θ`` itself, and cosines contracted by ``1 - 1e-6``, so that duplicate
+    neurons give a large but finite value and gradient: a duplicate pair's term is ``(2·10⁻⁶)^(-s/2)``, finite
+    with its gradient for ``s <= 11`` in float32 and ``s <= 105`` in float64; beyond, it overflows to inf.
 
     The paper's coefficients are the class's ``coef`` (hidden layers) and ``classifier_coef``: 1 and 10, or
     0.1 and 1 for angular ``s = 1, 2`` (the reference code's ``a1``, ``a2``).

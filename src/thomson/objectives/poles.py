@@ -46,6 +46,8 @@ class PoleGame(Objective):
     the pole work. ``poles = 1`` is the reference.
     """
 
+    state_names = ("poles", "pole_momentum")
+
     def __init__(
         self,
         *,
@@ -65,6 +67,11 @@ class PoleGame(Objective):
         self.momentum = real("momentum", momentum, low=0.0, high=1.0)
         self.weight_decay = real("weight_decay", weight_decay, low=0.0)
         self.reference = bool(reference)
+
+    def check_layer_state(self, name: str, tensor: Tensor) -> str | None:
+        if tensor.dim() != 2 or tensor.shape[0] != self.poles:
+            return f"must have shape [{self.poles}, D] (poles={self.poles}), got {tuple(tensor.shape)}"
+        return None
 
     def payoff(self, cosines: Tensor) -> Tensor:
         """``[K]``: ``L(W, v_k)`` from the cosines ``[K, M]`` between each pole and the ``M`` directions
@@ -86,8 +93,10 @@ class PoleGame(Objective):
         poles = self.layer_state(layer, "poles", initial_poles)
         if poles.shape != shape:
             raise ValueError(
-                f"{type(self).__name__}: the poles of layer {layer!r} have shape {tuple(poles.shape)} but the weight "
-                f"needs {shape}; give each weight its own layer= name"
+                f"{type(self).__name__}: the poles of layer {layer!r} have shape {tuple(poles.shape)} but this weight "
+                f"needs {shape}: they were made for a weight of another shape (state loaded from another model, or "
+                "two weights called with the same layer= name); load state saved for this model, or give each "
+                "weight its own layer= name"
             )
         with torch.autocast(rows.device.type, enabled=False):
             unit = unit_rows(rows, reference=self.reference)

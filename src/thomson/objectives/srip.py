@@ -44,6 +44,7 @@ class SRIP(Objective):
 
     coef = 0.01
     classifier_coef = 0.01
+    state_names = ("vector",)
 
     def __init__(self, iterations: int = 1, *, reference: bool = False) -> None:
         super().__init__()
@@ -66,14 +67,18 @@ class SRIP(Objective):
         vector = self.layer_state(layer, "vector", init)
         if vector.shape != (m,):
             raise ValueError(
-                f"SRIP: the vector of layer {layer!r} has shape {tuple(vector.shape)} but the weight needs ({m},); "
-                "give each weight its own layer= name"
+                f"SRIP: the vector of layer {layer!r} has shape {tuple(vector.shape)} but this weight needs ({m},): "
+                "it was made for a weight of another shape (state loaded from another model, or two weights called "
+                "with the same layer= name); load state saved for this model, or give each weight its own layer= name"
             )
         if self.training and torch.is_grad_enabled():
             steps += self.iterations
         if steps:
             vector.copy_(power_iteration(rows, vector, steps))
         return spectral_isometry(rows, vector)
+
+    def check_layer_state(self, name: str, tensor: Tensor) -> str | None:
+        return None if tensor.dim() == 1 else f"must be a vector [min(N, D)], got shape {tuple(tensor.shape)}"
 
     def extra_repr(self) -> str:
         return f"iterations={self.iterations}, reference={self.reference}"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from torch import Tensor, nn
 
+from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend, pair_count
 from thomson.functional.riesz import hyperspherical_energy, riesz_kernel
 from thomson.functional.rows import as_rows
@@ -65,26 +65,18 @@ class UniformityLoss(nn.Module):
         backend: Backend = "auto",
     ) -> None:
         super().__init__()
-        if kernel not in FEATURE_KERNELS:
-            raise ValueError(f"kernel must be one of {FEATURE_KERNELS}, got {kernel!r}")
+        one_of("kernel", kernel, FEATURE_KERNELS)
         own = {"gaussian": ("t", "intra_batch"), "riesz": ("s", "metric", "half_space")}
         given = {"t": t, "s": s, "metric": metric, "half_space": half_space, "intra_batch": intra_batch}
         foreign = [name for name, value in given.items() if value is not None and name not in own[kernel]]
         if foreign:
             raise ValueError(f"{', '.join(foreign)} do not apply to kernel={kernel!r} (options: {own[kernel]})")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        one_of("backend", backend, BACKENDS)
         self.kernel: FeatureKernel = kernel
         self.t = 2.0 if t is None else t
-        if (
-            isinstance(self.t, bool)
-            or not isinstance(self.t, (int, float))
-            or not (math.isfinite(self.t) and self.t > 0)
-        ):
-            raise ValueError(f"t must be a finite number > 0, got {t!r}")
+        real("t", self.t, low=0.0, strict=True)
         self.s = 2.0 if s is None else s
-        if isinstance(self.s, bool) or not isinstance(self.s, (int, float)) or not math.isfinite(self.s):
-            raise ValueError(f"s must be a finite real number, got {s!r}")
+        real("s", self.s)
         self.metric: Metric = "euclidean" if metric is None else metric
         riesz_kernel(float(self.s), self.metric, reference=reference, eps=None)  # validates metric
         self.half_space = bool(half_space)

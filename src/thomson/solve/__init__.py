@@ -8,7 +8,8 @@ The modules: :mod:`~thomson.solve.solver` (the function), :mod:`~thomson.solve.p
 the registry of problems by name), one module per problem (:mod:`~thomson.solve.energy_problem`,
 :mod:`~thomson.solve.separation_problem`, :mod:`~thomson.solve.covering_problem`), the local search
 (:mod:`~thomson.solve.lbfgs`, :mod:`~thomson.solve.linesearch`, :mod:`~thomson.solve.slack`), the starts
-(:mod:`~thomson.solve.starts`) and the result (:mod:`~thomson.solve.result`).
+(:mod:`~thomson.solve.starts`), the result (:mod:`~thomson.solve.result`) and the bounds on memory and time
+(:mod:`~thomson.solve.limits`).
 
 >>> import thomson
 >>> result = thomson.solve(4, 3, s=1, restarts=1)   # the regular tetrahedron, 3·sqrt(6)/2

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from thomson._optional import require
 from thomson.functional import normalize_rows
+from thomson.solve import limits
 from thomson.solve.energy_problem import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
 from thomson.solve.problem import PROBLEMS, without_exponent
@@ -121,6 +122,8 @@ def polish(x: Tensor, callback: Callable[[Tensor], None] | None = None, *, round
     current = best.numpy().copy()
     facets = _facets(current)
     for _ in range(rounds):
+        if limits.expired():
+            break
         z0 = np.append(current.ravel(), float(_facet_offsets(current, facets).min()))
         cols = facets[:, :, None] * d + np.arange(d)  # [F, D vertices, D coords] → column of z
 

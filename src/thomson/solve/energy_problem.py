@@ -4,9 +4,10 @@
     E_0(X) = Σ_{i<j} -log |x_i - x_j|    (the log energy, Smale's 7th problem on S²)
     E_s(X) = -Σ_{i<j} |x_i - x_j|^(-s)  (s < 0)
 
-Value and gradient come from :func:`thomson.functional.hyperspherical_energy` (``reduction="sum"``,
-``eps=0``: the exact classical energy) with autograd, in float64, so whichever engine backend serves that
-function (dense, or streaming for large ``N``) serves the solver too.
+Value and gradient come from thomson's own energy (:func:`thomson.functional.hyperspherical_energy`'s terms,
+``eps=0``: the exact classical energy, summed by :func:`thomson.engine.pairwise_sum`) with autograd, in float64;
+its kernel is watched (:class:`~thomson.solve.limits.WatchedKernel`), so a time limit can stop a long evaluation
+between two tiles of pairs.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from thomson.functional import hyperspherical_energy
+from thomson.engine import pairwise_sum
+from thomson.functional.riesz import energy_terms
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
+from thomson.solve.limits import WatchedKernel
 from thomson.solve.problem import PROBLEMS
 
 
@@ -32,7 +35,8 @@ def energy_and_gradient(x: Tensor, s: float) -> tuple[float, Tensor]:
     """
     with torch.enable_grad():
         leaf = x.detach().requires_grad_(True)
-        value = hyperspherical_energy(leaf, s, reduction="sum", eps=0)
+        unit, kernel, factor = energy_terms(leaf, s, "euclidean", reference=False, eps=0)
+        value = factor * pairwise_sum(unit, WatchedKernel(kernel))
         (grad,) = torch.autograd.grad(value, leaf)
     return float(value.detach()), grad
 

@@ -23,6 +23,7 @@ the gradient keeps falling after value differences have sunk into round-off.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ import torch
 from torch import Tensor
 
 from thomson.functional import normalize_rows
+from thomson.solve import limits
 from thomson.solve.linesearch import strong_wolfe
 
 Oracle = Callable[[Tensor], tuple[float, Tensor]]
@@ -79,7 +81,8 @@ def minimize_on_spheres(
     Stops when the largest entry of the Riemannian gradient is at most ``gtol·max(1, |f|)``, when the
     quasi-Newton decrement ``-gᵀd/2`` (the decrease the model still expects) falls below
     ``FTOL·max(1, |f|)``, when ``f`` has stalled (no line search finds a step, or :data:`PATIENCE`
-    iterations in a row lower it by less than that), or after ``max_iter`` iterations.
+    iterations in a row lower it by less than that), after ``max_iter`` iterations, or when the solve's time
+    limit has passed (:func:`thomson.solve.limits.expired`, checked at every iteration and line-search step).
 
     Args:
         oracle: ``x ↦ (f(x), Riemannian gradient)`` on unit rows, see :data:`Oracle`.
@@ -105,15 +108,19 @@ def minimize_on_spheres(
         evaluations += 1
         return oracle(x)
 
+    iterations = 0
     x = normalize_rows(x0.detach())
-    f, g = counted(x)
+    try:
+        f, g = counted(x)
+    except limits.Expired:  # the time limit passed during the first evaluation: no value known
+        return LocalRun(x, math.nan, (math.nan,), math.nan, 0, evaluations)
+    limits.progress(0, f)
     history = [f]
     model = _Memory(memory)
-    iterations = 0
     gnorm = float(g.abs().max()) if g.numel() else 0.0
     retried = False
     stalled = 0
-    while iterations < max_iter and gnorm > gtol * max(1.0, abs(f)):
+    while iterations < max_iter and gnorm > gtol * max(1.0, abs(f)) and not limits.expired():
         d = model.direction(g, x)
         slope = float(torch.vdot(g.reshape(-1), d.reshape(-1)))
         if not slope < 0.0:  # not a descent direction: forget the curvature pairs
@@ -132,7 +139,10 @@ def minimize_on_spheres(
         magnitude = max(1.0, abs(f))
         if len(model) and -0.5 * slope <= FTOL * magnitude:
             break
-        step = strong_wolfe(phi, f, slope, t0, noise=NOISE * magnitude)
+        try:
+            step = strong_wolfe(phi, f, slope, t0, noise=NOISE * magnitude)
+        except limits.Expired:
+            break
         if step is None:
             if len(model) and not retried:  # retry once from steepest descent before giving up
                 model.clear()
@@ -147,6 +157,7 @@ def minimize_on_spheres(
         gnorm = float(g.abs().max())
         iterations += 1
         history.append(f)
+        limits.progress(iterations, f)
         if callback is not None:
             callback(x, f)
         if stalled >= PATIENCE:

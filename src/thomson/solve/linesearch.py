@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from thomson.solve import limits
+
 P = TypeVar("P")
 
 _DELTA = 0.1
@@ -78,8 +80,9 @@ def strong_wolfe(
         max_evals: evaluations of ``φ`` allowed. Default 20.
 
     Returns:
-        The accepted :class:`Step`, or None when ``φ'(0) >= 0`` or no acceptable step was found within
-        ``max_evals`` (round-off at a minimum: no decrease is representable any more).
+        The accepted :class:`Step`, or None when ``φ'(0) >= 0``, when no acceptable step was found within
+        ``max_evals`` (round-off at a minimum: no decrease is representable any more), or when the solve's time
+        limit has passed (:func:`thomson.solve.limits.expired`, checked before every evaluation).
 
     Example:
         >>> step = strong_wolfe(lambda t: ((t - 2.0) ** 2, 2.0 * (t - 2.0), None), 4.0, -4.0, 1.0)
@@ -97,7 +100,7 @@ def strong_wolfe(
     evals = 0
     t_prev, f_prev, g_prev = 0.0, value0, slope0
     t = t0
-    while evals < max_evals:
+    while evals < max_evals and not limits.expired():
         f, g, payload = phi(t)
         evals += 1
         if math.isfinite(f) and accept(t, f, g):
@@ -124,6 +127,8 @@ def _zoom(
     """Shrink the bracket ``[lo, hi]`` (``lo`` the best point so far) until a strong Wolfe step is found."""
     best: Step[P] | None = None
     for _ in range(evals_left):
+        if limits.expired():
+            break
         (t_lo, f_lo, g_lo), (t_hi, f_hi, g_hi) = lo, hi
         if abs(t_hi - t_lo) <= 1e-15 * max(abs(t_lo), abs(t_hi)):
             break

@@ -28,6 +28,7 @@ class SolveResult:
         best_start: index of that start in ``start_values``.
         start_kinds: how each start was made: ``"symmetric"``, ``"random"`` or ``"hop"`` (basin hopping).
         seconds: wall time of the whole solve.
+        timed_out: the time limit stopped the solve (``points`` are then the best found by then).
     """
 
     points: Tensor
@@ -39,6 +40,7 @@ class SolveResult:
     best_start: int
     start_kinds: tuple[StartKind, ...]
     seconds: float
+    timed_out: bool = False
 
     @property
     def n(self) -> int:

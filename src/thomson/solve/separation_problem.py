@@ -29,6 +29,7 @@ from torch import Tensor
 from thomson._optional import require
 from thomson.engine import block_rows
 from thomson.functional import normalize_rows
+from thomson.solve import limits
 from thomson.solve.energy_problem import energy_and_gradient
 from thomson.solve.lbfgs import LocalRun, minimize_on_spheres
 from thomson.solve.problem import PROBLEMS, without_exponent
@@ -99,6 +100,8 @@ class SeparationProblem:
         x = x0
         evaluations = 0
         for exponent in SCHEDULE:
+            if limits.expired():
+                break
             run = minimize_on_spheres(
                 partial(_log_energy_and_gradient, s=min(exponent, _largest_exponent(x))),
                 x,
@@ -123,6 +126,8 @@ def polish(x: Tensor, callback: Callable[[Tensor], None] | None = None, *, round
     n, d = best.shape
     current = best.numpy().copy()
     for _ in range(rounds):
+        if limits.expired():
+            break
         gram = current @ current.T
         np.fill_diagonal(gram, -np.inf)
         theta = math.acos(min(max(float(gram.max()), -1.0), 1.0))

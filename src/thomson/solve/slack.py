@@ -9,7 +9,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from thomson.solve import limits
+
 Constraint = Callable[[np.ndarray], np.ndarray]
+
+
+class _Expired(Exception):
+    """The solve's time limit passed during the polish."""
 
 
 def maximize_slack(
@@ -28,9 +34,22 @@ def maximize_slack(
 
     ``constraint`` (with its Jacobian ``[m, n·d + 1]``) says how ``t`` bounds the configuration (the smallest
     pair distance for separation, the facet offsets for covering). Returns the final ``[n, d]`` rows (not yet
-    renormalized).
+    renormalized); when the solve's time limit passes (checked at every evaluation of the constraints), the last
+    iterate's, or the start's.
     """
     n, d = shape
+    latest = [z0]
+
+    def checked(z: np.ndarray) -> np.ndarray:
+        if limits.expired():
+            raise _Expired
+        return constraint(z)
+
+    def step(z: np.ndarray) -> None:
+        latest[0] = z.copy()
+        limits.progress(0, float(z[-1]))
+        if callback is not None:
+            callback(torch.from_numpy(z[:-1].reshape(n, d)))
 
     def norms(z: np.ndarray) -> np.ndarray:
         p = z[:-1].reshape(n, d)
@@ -47,17 +66,21 @@ def maximize_slack(
         grad[-1] = -1.0
         return -float(z[-1]), grad
 
-    out = optimize.minimize(
-        objective,
-        z0,
-        jac=True,
-        method="SLSQP",
-        constraints=[
-            {"type": "ineq", "fun": constraint, "jac": constraint_jac},
-            {"type": "eq", "fun": norms, "jac": norms_jac},
-        ],
-        options={"maxiter": maxiter, "ftol": 1e-16},
-        callback=None if callback is None else lambda z: callback(torch.from_numpy(z[:-1].reshape(n, d))),
-    )
-    rows: np.ndarray = np.asarray(out.x[:-1]).reshape(n, d).copy()
+    try:
+        out = optimize.minimize(
+            objective,
+            z0,
+            jac=True,
+            method="SLSQP",
+            constraints=[
+                {"type": "ineq", "fun": checked, "jac": constraint_jac},
+                {"type": "eq", "fun": norms, "jac": norms_jac},
+            ],
+            options={"maxiter": maxiter, "ftol": 1e-16},
+            callback=step,
+        )
+        final = np.asarray(out.x)
+    except _Expired:
+        final = latest[0]
+    rows: np.ndarray = final[:-1].reshape(n, d).copy()
     return rows

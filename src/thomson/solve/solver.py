@@ -6,8 +6,10 @@ import time
 from collections.abc import Callable
 
 import torch
+from torch import Tensor
 
 from thomson._validate import integer, real
+from thomson.solve import limits
 from thomson.solve.lbfgs import LocalRun
 from thomson.solve.problem import ObjectiveName, make_problem
 from thomson.solve.result import HIT_RTOL, SolveResult, StartKind
@@ -29,6 +31,8 @@ def solve(
     max_iter: int = 20000,
     device: str | torch.device | None = None,
     callback: Callable[[int, float], None] | None = None,
+    memory_limit: float | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SolveResult:
     """Find ``n`` unit vectors in ``R^dim`` (points on ``S^(dim-1)``) optimizing ``objective``.
 
@@ -62,11 +66,19 @@ def solve(
             Default 0.25.
         target: stop as soon as a start reaches this value (at or below it; at or above for separation).
             Default None (run every start).
-        time_limit: begin no new start after this many seconds (the running one finishes). Default None.
+        time_limit: stop after this many seconds and return the best configuration so far: the optimizer checks
+            the deadline at every iteration and line-search step, so the run ends within one evaluation of the
+            objective after it (``SolveResult.timed_out`` says whether it did). Default None.
         max_iter: iteration limit of one local search. Default 20000.
         device: where the objective is evaluated (e.g. ``"cuda"``); starts are drawn on the CPU, so a seed
             gives the same starts everywhere. Default: CPU.
         callback: called as ``callback(start_index, value)`` after each start. Default None.
+        memory_limit: bytes the solve may use. Before anything is allocated its peak memory is estimated
+            (:func:`thomson.solve.limits.memory_estimate`) and a solve beyond the limit is refused with a
+            ValueError naming both. Default None: the memory the machine has available; ``math.inf``: no check.
+        progress: called with a line saying where the solve is (start, iteration, value, seconds) every 5
+            seconds, and, for a large solve, once at the start with its size (pair terms per evaluation, memory).
+            Default None.
 
     Returns:
         A :class:`~thomson.solve.SolveResult`: ``points``, ``value``, ``history`` and the value of each start.
@@ -77,13 +89,14 @@ def solve(
         >>> round(result.value, 6)
         49.165253
     """
-    for name, value, low in (("n", n, 2), ("dim", dim, 2), ("restarts", restarts, 0), ("max_iter", max_iter, 1)):
-        integer(name, value, low=low)
-    integer("seed", seed)
-    if time_limit is not None:
-        real("time_limit", time_limit, low=0.0, strict=True)
-    real("hop", hop, low=0.0, high=10.0)
+    _check_arguments(n, dim, restarts, max_iter, seed, time_limit, hop, memory_limit)
     problem = make_problem(objective, s, n, dim)
+    need = limits.check_memory(n, dim, objective, memory_limit, symmetric=symmetric)
+    if progress is not None and n * (n - 1) // 2 >= limits.LONG_RUN_PAIRS:
+        progress(
+            f"{n} points in R^{dim}: about {n * (n - 1) / 2:.1e} pair terms per evaluation, "
+            f"about {limits.format_bytes(need)} of memory; a progress line every 5 s"
+        )
     sym = symmetric_start(n, dim) if symmetric else None
     if sym is None and restarts == 0:
         raise ValueError(f"restarts must be >= 1 when there is no symmetric start (n={n}, dim={dim})")
@@ -98,29 +111,24 @@ def solve(
     values: list[float] = []
     kinds: list[StartKind] = []
     scale = hop
-    for index in range(restarts + (sym is not None)):
-        k = index - (sym is not None)
-        kind: StartKind
-        if k < 0 and sym is not None:
-            kind, x0 = "symmetric", sym
-        elif hop > 0 and best is not None and k % 3 != 0:
-            kind, x0 = "hop", perturbed_start(best.points, scale, generator)
-        else:
-            kind, x0 = "random", random_start(n, dim, generator)
-        run = problem.local_search(x0.to(device), max_iter)
-        values.append(run.value)
-        kinds.append(kind)
-        if callback is not None:
-            callback(index, run.value)
-        if kind == "hop" and best is not None:
-            returned = abs(run.value - best.value) <= HIT_RTOL * max(1.0, abs(best.value))
-            scale = min(max(scale * (1.2 if returned else 1 / 1.2), hop / 4), 4 * hop)
-        if best is None or better(run.value, best.value):
-            best, best_index = run, index
-        if target is not None and not better(target, run.value):
-            break
-        if time_limit is not None and time.perf_counter() - began > time_limit:
-            break
+    starts = restarts + (sym is not None)
+    with limits.watch(time_limit, progress) as watch:
+        for index in range(starts):
+            kind, x0 = _start(index, sym, best, scale, hop, (n, dim), generator)
+            limits.stage(f"start {index + 1} of {starts} ({kind})")
+            run = problem.local_search(x0.to(device), max_iter)
+            values.append(run.value)
+            kinds.append(kind)
+            if callback is not None:
+                callback(index, run.value)
+            if kind == "hop" and best is not None:
+                scale = _adapted_scale(scale, hop, run.value, best.value)
+            if best is None or better(run.value, best.value):
+                best, best_index = run, index
+            if target is not None and not better(target, run.value):
+                break
+            if limits.expired():
+                break
     assert best is not None
     return SolveResult(
         points=best.points.detach().cpu(),
@@ -132,4 +140,51 @@ def solve(
         best_start=best_index,
         start_kinds=tuple(kinds),
         seconds=time.perf_counter() - began,
+        timed_out=watch.timed_out,
     )
+
+
+def _check_arguments(
+    n: int,
+    dim: int,
+    restarts: int,
+    max_iter: int,
+    seed: int,
+    time_limit: float | None,
+    hop: float,
+    memory_limit: float | None,
+) -> None:
+    for name, value, low in (("n", n, 2), ("dim", dim, 2), ("restarts", restarts, 0), ("max_iter", max_iter, 1)):
+        integer(name, value, low=low)
+    integer("seed", seed)
+    if time_limit is not None:
+        real("time_limit", time_limit, low=0.0, strict=True)
+    real("hop", hop, low=0.0, high=10.0)
+    if memory_limit is not None and not (isinstance(memory_limit, (int, float)) and memory_limit > 0):
+        raise ValueError(f"memory_limit must be a number of bytes > 0 (math.inf: no limit), got {memory_limit!r}")
+
+
+def _start(
+    index: int,
+    sym: Tensor | None,
+    best: LocalRun | None,
+    scale: float,
+    hop: float,
+    shape: tuple[int, int],
+    generator: torch.Generator,
+) -> tuple[StartKind, Tensor]:
+    """Start ``index``: the symmetric configuration first (when there is one); then a random start, followed,
+    with ``hop > 0``, by two basin-hopping steps of size ``scale`` from the best configuration so far."""
+    k = index - (sym is not None)
+    if k < 0 and sym is not None:
+        return "symmetric", sym
+    if hop > 0 and best is not None and k % 3 != 0:
+        return "hop", perturbed_start(best.points, scale, generator)
+    return "random", random_start(*shape, generator)
+
+
+def _adapted_scale(scale: float, hop: float, value: float, best: float) -> float:
+    """The next hop's size: larger after a hop that fell back to the best value (×1.2), smaller otherwise, kept
+    within ``[hop/4, 4·hop]``."""
+    returned = abs(value - best) <= HIT_RTOL * max(1.0, abs(best))
+    return min(max(scale * (1.2 if returned else 1 / 1.2), hop / 4), 4 * hop)

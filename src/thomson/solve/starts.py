@@ -15,6 +15,7 @@ import math
 import torch
 from torch import Tensor
 
+from thomson.engine import block_rows
 from thomson.functional import normalize_rows
 
 
@@ -107,8 +108,13 @@ def perturbed_start(x: Tensor, scale: float, generator: torch.Generator) -> Tens
         True
     """
     unit = normalize_rows(x.detach().to("cpu", torch.float64))
-    gram = unit @ unit.T
-    gram.fill_diagonal_(-1.0)
-    spacing = float(torch.sqrt((2.0 - 2.0 * gram.max(dim=1).values).clamp_min(0.0)).mean())
+    n = unit.shape[0]
+    nearest = torch.empty(n, dtype=torch.float64)  # each row's largest cosine to another, a block of rows at a time
+    rows = block_rows(n)
+    for start in range(0, n, rows):
+        gram = unit[start : start + rows] @ unit.T
+        gram[torch.arange(gram.shape[0]), torch.arange(start, start + gram.shape[0])] = -1.0
+        nearest[start : start + rows] = gram.max(dim=1).values
+    spacing = float(torch.sqrt((2.0 - 2.0 * nearest).clamp_min(0.0)).mean())
     step = torch.randn(unit.shape, dtype=torch.float64, generator=generator)
     return normalize_rows(unit + scale * spacing * step)

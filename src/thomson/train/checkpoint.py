@@ -42,10 +42,28 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
         raise
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The dict saved by :func:`save_checkpoint`, on the CPU (``weights_only=True``: no code is run)."""
-    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
-    return state
+RUN_KEYS = ("model", "optimizer", "regularizer", "step", "rng", "config", "elapsed", "energy_init", "metrics")
+"""What a training run's checkpoint holds (see :func:`save_checkpoint`)."""
+
+
+def load_checkpoint(path: str | Path, *, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The dict saved by :func:`save_checkpoint`, on the CPU (``weights_only=True``: no code is run).
+
+    A file that cannot be read as one (empty, cut short, not a torch file, unsafe, or a dict without ``keys``) is
+    a ValueError naming it.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # torch.load raises RuntimeError, EOFError, UnpicklingError, ... on a bad file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path} is not a readable checkpoint ({reason[:200]})") from error
+    missing = [key for key in keys if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise ValueError(f"{path} is not a checkpoint of thomson train (it has no {', '.join(missing)})")
+    checked: dict[str, Any] = state
+    return checked
 
 
 def capture_rng() -> dict[str, Any]:

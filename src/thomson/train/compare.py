@@ -24,8 +24,9 @@ from thomson.train.config import (
 )
 from thomson.train.loop import SUMMARY, fit
 from thomson.train.plots import plot_comparison
-from thomson.train.report import Cell, Comparison, format_comparison, summarize, write_results
+from thomson.train.report import RESULTS_JSON, Cell, Comparison, format_comparison, summarize, write_results
 from thomson.train.runlog import LOG, read_log
+from thomson.train.signals import StopSignal, run_exclusively, start_worker, stop_children
 
 DEFAULT_GRID = ("none", "mhe", "mhe:half_space=true", "comhe:projection=random", "mhs", "mgd", "so")
 """The default regularizers: none, MHE, half-space MHE, CoMHE (random projections), MHS, MGD and SO."""
@@ -93,9 +94,28 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _run_cell(values: dict[str, Any]) -> dict[str, Any]:
-    """Run (or resume) one cell in a worker process; returns its summary."""
-    return fit(TrainConfig(**values), resume=True).summary()
+class Stopped(Exception):
+    """A comparison stopped by SIGTERM or SIGINT: its finished runs are kept and the others saved a checkpoint."""
+
+
+def _omp_threads() -> int | None:
+    """``OMP_NUM_THREADS`` when it is set to a whole number >= 1 (the threads of each cell), else None."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else None
+
+
+def _run_cell(values: dict[str, Any]) -> dict[str, Any] | None:
+    """Run (or resume) one cell in a worker process; its summary, or None when a signal stopped it (it saved a
+    checkpoint) or came before it began."""
+
+    def cell() -> dict[str, Any] | None:
+        if StopSignal().requested:
+            return None
+        result = fit(TrainConfig(**values), resume=True)
+        return result.summary() if result.completed else None
+
+    summary: dict[str, Any] | None = run_exclusively(cell)
+    return summary
 
 
 def _finished(config: TrainConfig) -> dict[str, Any] | None:
@@ -114,6 +134,31 @@ def _finished(config: TrainConfig) -> dict[str, Any] | None:
     return summary
 
 
+Key = tuple[str, int]
+"""A cell of the grid: the entry's label and the seed."""
+
+
+def _check_table(out: Path, cells: Sequence[tuple[str, int]]) -> None:
+    """Refuse to replace the table of another comparison in ``out``: one with a cell this one does not have."""
+    path = out / RESULTS_JSON
+    if not path.exists():
+        return
+    try:
+        earlier = {(cell["label"], cell["seed"]) for cell in json.loads(path.read_text())["cells"]}
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a comparison's results ({error}): replace it with --overwrite") from error
+    missing = sorted(earlier - set(cells))
+    if missing:
+        listed = ", ".join(f"{label} seed {seed}" for label, seed in missing[:4]) + (
+            ", ..." if len(missing) > 4 else ""
+        )
+        raise ValueError(
+            f"{out} holds the results of another comparison, with {len(missing)} run(s) not in this one ({listed}): "
+            "add them to --grid/--seeds to extend it, replace its tables with --overwrite (the runs stay in "
+            f"{out / 'runs'}), or choose another --out"
+        )
+
+
 def compare(
     base: TrainConfig,
     grid: Sequence[str] = DEFAULT_GRID,
@@ -124,6 +169,7 @@ def compare(
     workers: int | None = None,
     plots: bool = True,
     echo: Callable[[str], None] | None = print,
+    overwrite: bool = False,
 ) -> Comparison:
     """Train every regularizer of ``grid`` with every seed (same seeds for all) and compare them.
 
@@ -131,8 +177,11 @@ def compare(
     ``out/runs/<entry>/seed<k>/``. Finished cells (their ``summary.json`` exists) are skipped and unfinished
     ones resumed from their checkpoint, so an interrupted comparison is continued by running it again.
     Cells run in ``workers`` processes (default: one per core, up to the number of cells), each with
-    ``max(1, cores // workers)`` torch threads unless ``base.threads`` is set. The result is written to
-    ``out/results.csv``, ``out/results.json`` and, with ``plots``, three PNG figures.
+    ``base.threads`` torch threads, else ``OMP_NUM_THREADS`` if set, else ``max(1, cores // workers)``. The
+    result is written to ``out/results.csv``, ``out/results.json`` and, with ``plots``, three PNG figures.
+    SIGTERM or SIGINT (Ctrl-C) stops the comparison cleanly: it is passed on to the workers, whose running cells
+    save a checkpoint, finished cells are kept, and :class:`Stopped` is raised; a worker whose parent is killed
+    does the same and exits.
 
     Args:
         base: settings shared by all cells (its ``reg``, ``reg_options``, ``seed`` and ``out`` are replaced).
@@ -143,6 +192,8 @@ def compare(
         workers: processes; 1 runs in this process. Default None (automatic).
         plots: write the PNG figures. Default True.
         echo: where progress lines go (None: silent). Default ``print``.
+        overwrite: replace the tables of another comparison in ``out`` (one with a cell this grid does not
+            have). Default False: refused with a ValueError, before any training.
 
     Returns:
         The :class:`~thomson.train.report.Comparison`; ``format_comparison`` of it is the terminal table.
@@ -154,6 +205,51 @@ def compare(
         >>> [(row.label, row.seeds) for row in result.rows]
         [('none', [0, 1]), ('mhe', [0, 1])]
     """
+    entries, baseline = _parse_grid(grid, seeds, baseline)
+    import_modules(base.imports)
+    for entry in entries:  # fail before any training on an unknown name or a bad option
+        build_objective(entry.reg, entry.options)
+    out = Path(out)
+    say = echo or (lambda line: None)
+
+    configs = {(e.label, s): cell_config(base, e, s, out) for e in entries for s in seeds}
+    if not overwrite:
+        _check_table(out, list(configs))
+    summaries = {key: _finished(config) for key, config in configs.items()}
+    todo = [key for key, summary in summaries.items() if summary is None]
+    cores = _cpu_count()
+    workers = min(len(todo), cores) if workers is None else min(workers, len(todo))
+    threads = base.threads or _omp_threads() or max(1, cores // max(workers, 1))
+    say(
+        f"{len(configs)} runs ({len(entries)} regularizers × {len(seeds)} seeds), {len(configs) - len(todo)} done, "
+        f"{len(todo)} to run in {max(workers, 1)} process(es) × {threads} thread(s) → {out}"
+    )
+    began = time.perf_counter()
+
+    def finished(key: Key, summary: dict[str, Any]) -> None:
+        summaries[key] = summary
+        done = sum(s is not None for s in summaries.values())
+        say(
+            f"[{done:>{len(str(len(configs)))}}/{len(configs)}] {key[0]} seed {key[1]}: test accuracy "
+            f"{100 * summary['test_acc']:.2f}% ({summary['wall_time']:.0f} s)"
+        )
+
+    cells = {key: dataclasses.replace(configs[key], threads=threads) for key in todo}
+    stopped, failures = _run_cells(cells, workers, finished, say)
+    if stopped:
+        done = sum(s is not None for s in summaries.values())
+        raise Stopped(
+            f"stopped by a signal: {done} of {len(configs)} runs finished (kept), the others saved a checkpoint; run "
+            "the same command again to continue"
+        )
+    if failures:
+        raise RuntimeError(f"{len(failures)} run(s) failed (re-run to retry them): " + "; ".join(failures))
+    say(f"grid done in {time.perf_counter() - began:.0f} s")
+    return _report(entries, seeds, configs, summaries, baseline, base, out, plots=plots)
+
+
+def _parse_grid(grid: Sequence[str], seeds: Sequence[int], baseline: str | None) -> tuple[list[GridEntry], str]:
+    """The grid's entries and the baseline's label, after checking that entries and seeds are distinct."""
     entries = [GridEntry.parse(spec) for spec in grid]
     labels = [e.label for e in entries]
     if len(set(labels)) != len(labels) or not labels:
@@ -163,55 +259,58 @@ def compare(
     baseline = labels[0] if baseline is None else baseline
     if baseline not in labels:
         raise ValueError(f"baseline {baseline!r} is not a grid entry; entries: {labels}")
-    import_modules(base.imports)
-    for entry in entries:  # fail before any training on an unknown name or a bad option
-        build_objective(entry.reg, entry.options)
-    out = Path(out)
-    say = echo or (lambda line: None)
+    return entries, baseline
 
-    configs = {(e.label, s): cell_config(base, e, s, out) for e in entries for s in seeds}
-    summaries = {key: _finished(config) for key, config in configs.items()}
-    todo = [key for key, summary in summaries.items() if summary is None]
-    cores = _cpu_count()
-    workers = min(len(todo), cores) if workers is None else min(workers, len(todo))
-    threads = base.threads or max(1, cores // max(workers, 1))
-    say(
-        f"{len(configs)} runs ({len(entries)} regularizers × {len(seeds)} seeds), {len(configs) - len(todo)} done, "
-        f"{len(todo)} to run in {max(workers, 1)} process(es) × {threads} thread(s) → {out}"
-    )
-    began, failures = time.perf_counter(), []
 
-    def finished(key: tuple[str, int], summary: dict[str, Any]) -> None:
-        summaries[key] = summary
-        done = sum(s is not None for s in summaries.values())
-        say(
-            f"[{done:>{len(str(len(configs)))}}/{len(configs)}] {key[0]} seed {key[1]}: test accuracy "
-            f"{100 * summary['test_acc']:.2f}% ({summary['wall_time']:.0f} s)"
-        )
+def _run_cells(
+    cells: dict[Key, TrainConfig],
+    workers: int,
+    finished: Callable[[Key, dict[str, Any]], None],
+    say: Callable[[str], None],
+) -> tuple[bool, list[str]]:
+    """Run ``cells`` (in this process when ``workers <= 1``, else in that many processes), passing each finished
+    one's summary to ``finished``. Returns whether SIGTERM/SIGINT stopped them (it is passed on to the workers,
+    whose cells save) and the failures, one line each."""
+    failures: list[str] = []
+    with StopSignal(on_stop=stop_children) as stop:
+        if workers <= 1:
+            for key, config in cells.items():
+                result = None if stop.requested else fit(config, resume=True)
+                if result is None or not result.completed:
+                    break
+                finished(key, result.summary())
+        elif cells:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
+            ) as pool:
+                futures: dict[Future[dict[str, Any] | None], Key] = {
+                    pool.submit(_run_cell, config.to_dict()): key for key, config in cells.items()
+                }
+                for future in as_completed(futures):
+                    key = futures[future]
+                    error = future.exception()
+                    if error is not None:
+                        failures.append(f"{key[0]} seed {key[1]}: {type(error).__name__}: {error}")
+                        say(f"failed: {failures[-1]}")
+                    elif (summary := future.result()) is not None:
+                        finished(key, summary)
+        stopped = stop.requested
+    return stopped, failures
 
-    if workers <= 1:
-        for key in todo:
-            config = dataclasses.replace(configs[key], threads=threads)
-            finished(key, fit(config, resume=True).summary())
-    elif todo:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures: dict[Future[dict[str, Any]], tuple[str, int]] = {
-                pool.submit(_run_cell, dataclasses.replace(configs[key], threads=threads).to_dict()): key
-                for key in todo
-            }
-            for future in as_completed(futures):
-                key = futures[future]
-                error = future.exception()
-                if error is not None:
-                    failures.append(f"{key[0]} seed {key[1]}: {type(error).__name__}: {error}")
-                    say(f"failed: {failures[-1]}")
-                else:
-                    finished(key, future.result())
-    if failures:
-        raise RuntimeError(f"{len(failures)} run(s) failed (re-run to retry them): " + "; ".join(failures))
-    say(f"grid done in {time.perf_counter() - began:.0f} s")
 
+def _report(
+    entries: list[GridEntry],
+    seeds: Sequence[int],
+    configs: dict[Key, TrainConfig],
+    summaries: dict[Key, dict[str, Any] | None],
+    baseline: str,
+    base: TrainConfig,
+    out: Path,
+    *,
+    plots: bool,
+) -> Comparison:
+    """The comparison of the finished cells, written to ``out`` (tables, and figures with ``plots``)."""
     cells = []
     for entry in entries:
         for seed in seeds:

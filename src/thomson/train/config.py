@@ -16,6 +16,7 @@ from typing import Any, Union
 
 from thomson import _deprecation
 from thomson._optional import require
+from thomson._validate import coefficient, integer, real
 from thomson.objectives import Objective
 from thomson.objectives.registry import OBJECTIVES, list_objectives
 from thomson.registry import name_key
@@ -97,6 +98,9 @@ class TrainConfig:
     threads: int | None = _f(None, "torch CPU threads; default: torch's")
     recipe: str | None = _f(None, f"preset of the papers' recipe: {', '.join(RECIPES)}")
     progress: bool | None = _f(None, "progress bar; default: when stderr is a terminal")
+    tensorboard: bool | None = _f(
+        None, "also write TensorBoard events to out/tb (true: required, false: never); default: when installed"
+    )
     out: str | None = _f(None, "output folder; default: runs/<data>-<model>-<reg>-seed<seed>")
 
     def __post_init__(self) -> None:
@@ -104,13 +108,17 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             setattr(self, f.name, _coerce(f.name, getattr(self, f.name), hints[f.name]))
         for name in ("steps", "batch_size", "eval_every", "log_every", "checkpoint_every", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("lr", "momentum", "weight_decay", "label_smoothing", "prob_eps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.label_smoothing >= 1:
-            raise ValueError(f"label_smoothing must be < 1, got {self.label_smoothing}")
+            integer(name, getattr(self, name), low=1)
+        if self.threads is not None:
+            integer("threads", self.threads, low=1)
+        for name in ("lr", "weight_decay", "prob_eps"):
+            real(name, getattr(self, name), low=0.0)
+        real("momentum", self.momentum, low=0.0, high=1.0)
+        real("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
+        real("gamma", self.gamma, low=0.0, strict=True)
+        for name in ("coef", "classifier_coef"):
+            if getattr(self, name) is not None:
+                coefficient(name, getattr(self, name))
         if self.seed < 0 or (self.data_seed is not None and self.data_seed < 0):
             raise ValueError("seed and data_seed must be >= 0")
         clash = sorted(set(self.data_options) & {"seed", "train_size", "train_fraction", "data_dir"})
@@ -144,6 +152,7 @@ RESULT_NEUTRAL = frozenset(
         "device",
         "threads",
         "progress",
+        "tensorboard",
         "out",
         "imports",
     }
@@ -275,7 +284,11 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return content
     except FileNotFoundError as error:
         raise ValueError(f"config file {path} not found") from error
-    except tomllib.TOMLDecodeError as error:
+    except IsADirectoryError as error:
+        raise ValueError(f"config file {path} is a folder: name a .toml file in it") from error
+    except OSError as error:
+        raise ValueError(f"config file {path} cannot be read: {error.strerror or error}") from error
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"config file {path} is not valid TOML: {error}") from error
 
 
@@ -308,6 +321,20 @@ def _flag(f: dataclasses.Field[Any]) -> str:
     return "--" + str(f.metadata.get("flag") or f.name.replace("_", "-"))
 
 
+def _shown_default(f: dataclasses.Field[Any]) -> str:
+    """A field's default as a flag would write it (``700`` for ``[700]``; ``none`` for an empty table)."""
+    value = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in value.items()) or "none"
+    return str(value)
+
+
+TABLES = ("compare",)
+"""Tables of a config file that are not run settings (read by the command that needs them)."""
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
     """Add ``--config FILE`` and one flag per :class:`TrainConfig` field (a flag overrides the file)."""
     parser.add_argument("--config", metavar="FILE", help="TOML file of TrainConfig fields (flags override it)")
@@ -323,7 +350,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ..
             dest=f"cfg_{f.name}",
             action="append" if repeatable else "store",
             metavar="KEY=VALUE" if is_options else f.metadata.get("metavar", f.name.upper()),
-            help=f"{f.metadata['help']} (default: {f.default if f.default is not dataclasses.MISSING else '{}'})",
+            help=f"{f.metadata['help']} (default: {_shown_default(f)})",
         )
 
 
@@ -351,8 +378,25 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The config of ``--config FILE`` (its top-level fields) overridden by the flags."""
+def config_from_args(args: argparse.Namespace, *, fixed: Sequence[str] = ()) -> TrainConfig:
+    """The config of ``--config FILE`` (its top-level fields) overridden by the flags.
+
+    A table other than the option tables (``[reg_options]``, ...) and :data:`TABLES` is an error, as is a field
+    in ``fixed``, which the command sets itself (``compare`` sets ``reg``, ``reg_options`` and ``seed`` per cell).
+    """
     file_values = read_toml(args.config) if args.config else {}
-    file_values = {k: v for k, v in file_values.items() if not isinstance(v, dict) or k.endswith("_options")}
+    for key, value in file_values.items():
+        if isinstance(value, dict) and not key.endswith("_options") and key not in TABLES:
+            tables = ", ".join(f"[{name}]" for name in [*_option_tables(), *TABLES])
+            raise ValueError(f"config file {args.config}: unknown table [{key}]; the tables are {tables}")
+        if key in fixed:
+            raise ValueError(
+                f"config file {args.config}: {key} is set by the command for each run (compare: the grid entries "
+                'and seeds, e.g. grid = ["mhe:s=0"], seeds = [0, 1]); remove it'
+            )
+    file_values = {k: v for k, v in file_values.items() if k not in TABLES}
     return make_config(file_values, overrides_from_args(args))
+
+
+def _option_tables() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig) if f.name.endswith("_options")]

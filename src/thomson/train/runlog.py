@@ -12,6 +12,9 @@ from thomson._optional import optional
 LOG = "log.jsonl"
 """The log's file name in a run's folder."""
 
+TENSORBOARD = "tb"
+"""The folder of a run's TensorBoard events."""
+
 
 def read_log(path: str | Path) -> list[dict[str, Any]]:
     """The records of a JSON-lines log (a last line cut short by a kill is ignored)."""
@@ -43,29 +46,40 @@ class RunLog:
     On a resumed run (``resume_step`` given) records after that step, written before the interruption, are
     dropped, so the log of a resumed run equals the log of an uninterrupted one; a fresh run starts an empty
     log. With ``enabled=False`` (DDP ranks other than 0) nothing is written. TensorBoard receives the same
-    numbers (nested keys joined with ``/``) when ``torch.utils.tensorboard`` can be imported.
+    numbers (nested keys joined with ``/``) as asked by ``tensorboard``.
 
     Args:
         folder: the run's folder.
         resume_step: the checkpoint's step, or None for a fresh log. Default None.
         enabled: write at all. Default True.
-        tensorboard: also write TensorBoard events under ``folder/tb`` if available. Default True.
+        tensorboard: also write TensorBoard events under ``folder/tb``: True (ImportError, naming the package,
+            when ``tensorboard`` is not installed), False (never), or None (when it is installed). Default None.
     """
 
     def __init__(
-        self, folder: str | Path, *, resume_step: int | None = None, enabled: bool = True, tensorboard: bool = True
+        self,
+        folder: str | Path,
+        *,
+        resume_step: int | None = None,
+        enabled: bool = True,
+        tensorboard: bool | None = None,
     ) -> None:
         self.path = Path(folder) / LOG
         self.enabled = enabled
         self._tb: Any = None
         if not enabled:
             return
+        board = None if tensorboard is False else optional("torch.utils.tensorboard")
+        if board is None and tensorboard:  # before anything is written
+            raise ImportError(
+                "tensorboard = true (--tensorboard true) needs the tensorboard package, which is not installed: pip "
+                "install tensorboard, or leave TensorBoard out (--tensorboard false)"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         kept = [r for r in read_log(self.path) if r["step"] <= resume_step] if resume_step is not None else []
         self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        board = optional("torch.utils.tensorboard") if tensorboard else None  # tensorboard is optional
         if board is not None:
-            self._tb = board.SummaryWriter(str(Path(folder) / "tb"), purge_step=resume_step)
+            self._tb = board.SummaryWriter(str(Path(folder) / TENSORBOARD), purge_step=resume_step)
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record (non-finite numbers are written as null)."""
