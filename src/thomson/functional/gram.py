@@ -61,7 +61,7 @@ def gram_logdet(
     with torch.autocast(x.device.type, enabled=False):
         rows = as_rows(x)
         unit = unit_rows(rows.double(), reference=reference)
-        c = _Gram.apply(unit)
+        c: Tensor = _Gram.apply(unit)  # type: ignore[no-untyped-call]
         kernel = Gaussian(width=bandwidth * bandwidth)
         eye = jitter * torch.eye(rows.shape[0], dtype=c.dtype, device=c.device)
         if half_space:
@@ -84,7 +84,8 @@ class _Gram(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (unit,) = ctx.saved_tensors
-        return (grad + grad.mT) @ unit
+        gradient: Tensor = (grad + grad.mT) @ unit
+        return gradient
 
 
 def _logdet(k: Tensor) -> Tensor:
