@@ -18,6 +18,7 @@ OBJECTIVES = {
     "mhe": lambda: thomson.MHE(s=2, half_space=True),
     "mhs": lambda: thomson.MHS(),
     "comhe": lambda: thomson.CoMHE("random", dim=4, num_projections=3, seed=0),
+    "mgd": lambda: thomson.MGD(),
 }
 
 

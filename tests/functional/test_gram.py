@@ -45,6 +45,7 @@ def test_other_jitter() -> None:
 def test_gradcheck(half_space: bool) -> None:
     x = as_tensor(np.random.default_rng(2).normal(size=(5, 3))).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda w: gram_logdet(w, bandwidth=0.8, half_space=half_space), (x,))
+    assert torch.autograd.gradgradcheck(lambda w: gram_logdet(w, bandwidth=0.8, half_space=half_space), (x,))
 
 
 @pytest.mark.parametrize("half_space", [False, True])
