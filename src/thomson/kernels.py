@@ -44,10 +44,18 @@ class Kernel:
 
     def half_value(self, c: Tensor) -> Tensor:
         """``f(c) + f(-c)``: the terms of a pair and of the pair with one side negated (half space)."""
-        return self.value(c) + self.value(-c)
+        return self._half(c, grad=False)[0]
 
     def half_value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
         """``(f(c) + f(-c), f'(c) - f'(-c))``: :meth:`half_value` and its derivative in ``c``."""
+        value, slope = self._half(c, grad=True)
+        assert slope is not None
+        return value, slope
+
+    def _half(self, c: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None]:
+        # Both half-space methods in one place: a kernel with a fused form of f(c) + f(-c) overrides this.
+        if not grad:
+            return self.value(c) + self.value(-c), None
         value, slope = self.value_and_derivative(c)
         mirror_value, mirror_slope = self.value_and_derivative(-c)
         return value + mirror_value, slope - mirror_slope
@@ -154,14 +162,6 @@ class Riesz(Kernel):
             slope = dfdz.mul_(torch.rsqrt(1.0 - cc * cc)).mul_(-self.angle_scale * k)
         return value, torch.where(clamped == c, slope, 0.0)
 
-    def half_value(self, c: Tensor) -> Tensor:
-        return self._half(c, grad=False)[0]
-
-    def half_value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
-        value, slope = self._half(c, grad=True)
-        assert slope is not None
-        return value, slope
-
     def _half(self, c: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None]:
         # f(c) + f(-c) from one clamp and one distance: the chords of c' and -c' are q = 2 - 2c' and 4 - q, the
         # angles θ = arccos c' and π - θ, with the same |dθ/dc'|. With k = 1 - contraction, dc'/dc = k inside.
@@ -253,14 +253,6 @@ class Gaussian(Kernel):
         clamped = c.clamp(-1.0, 1.0)
         value = clamped.mul(2.0).add_(-2.0).add_(self.shift).div_(self.width).exp_()
         return value, torch.where(clamped == c, value, 0.0).mul_(2.0 / self.width)
-
-    def half_value(self, c: Tensor) -> Tensor:
-        return self._half(c, grad=False)[0]
-
-    def half_value_and_derivative(self, c: Tensor) -> tuple[Tensor, Tensor]:
-        value, slope = self._half(c, grad=True)
-        assert slope is not None
-        return value, slope
 
     def _half(self, c: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None]:
         # exp(b + t) + exp(b - t) with t = 2c/width, b = (shift - 2)/width: one clamp, two exponentials.
