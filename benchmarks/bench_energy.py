@@ -27,11 +27,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import torch
 from reference_port import reference_mhe
+from timing import add_timing_options, apply_timing_options
 
 import thomson
 from thomson.engine import tile_rows
@@ -117,26 +117,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per method (fewer for slow cells)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="skip runs estimated to take longer")
     parser.add_argument("--max-memory-gb", type=float, default=None, help="default: 70%% of available memory")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument(
-        "--clock",
-        choices=("wall", "cpu"),
-        default="wall",
-        help="wall time, or this process's CPU time (steadier on a shared machine; use with --threads 1)",
-    )
+    add_timing_options(parser)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--quick", action="store_true", help="N in {1024, 4096}, D in {27, 512}, 3 repeats")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args.timer = apply_timing_options(args)
     if args.child:
         method, n, d, half, device = args.child
         child(method, int(n), int(d), bool(int(half)), device)
         return
     if args.quick:
         args.n, args.d, args.repeats = [1024, 4096], [27, 512], 3
-    args.timer = time.process_time if args.clock == "cpu" else time.perf_counter
     device = torch.device(args.device)
     if args.max_memory_gb is None:
         if device.type == "cuda":

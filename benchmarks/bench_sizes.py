@@ -33,6 +33,7 @@ from collections.abc import Callable
 
 import torch
 from reference_port import reference_mhe, reference_regularizer
+from timing import add_timing_options, apply_timing_options
 from torch import nn
 
 SIZES = (
@@ -182,13 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument(
-        "--clock",
-        choices=("wall", "cpu"),
-        default="wall",
-        help="wall time, or this process's CPU time (steadier on a shared machine; use with --threads 1)",
-    )
+    add_timing_options(parser)
     parser.add_argument("--quick", action="store_true", help=f"N up to {QUICK_MAX_N}, and the models")
     parser.add_argument("--no-models", action="store_true", help="the sweep only")
     parser.add_argument("--max-memory-gb", type=float, default=4.0)
@@ -197,10 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.src:
         sys.path.insert(0, args.src)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.clock == "cpu":
-        CLOCK[0] = time.process_time
+    CLOCK[0] = apply_timing_options(args)
     import thomson
 
     device = torch.device(args.device)

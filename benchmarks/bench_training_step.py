@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 import torch
 from reference_port import reference_regularizer
+from timing import add_timing_options, apply_timing_options
 from torch import nn
 
 import thomson
@@ -72,13 +73,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument(
-        "--clock",
-        choices=("wall", "cpu"),
-        default="wall",
-        help="wall time, or this process's CPU time (steadier on a shared machine; use with --threads 1)",
-    )
+    add_timing_options(parser)
     parser.add_argument(
         "--compile",
         choices=("inductor", "aot_eager", "none"),
@@ -89,10 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.batch = 3, 32
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    clock = apply_timing_options(args)
     device = torch.device(args.device)
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
 
     def sync() -> None:
         if device.type == "cuda":
