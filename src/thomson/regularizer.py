@@ -239,19 +239,19 @@ class Regularizer(nn.Module):
     def _coefficient_vector(self, hidden: float, classifier: float, like: Tensor) -> Tensor:
         """``[L]``: each layer's coefficient, on ``like``'s device and dtype (kept while the coefficients are)."""
         key = (hidden, classifier, like.dtype, like.device)
-        if not _compiling() and self._vector is not None and self._vector[0] == key:
+        if not torch.compiler.is_compiling() and self._vector is not None and self._vector[0] == key:
             return self._vector[1]
         vector = torch.tensor(
             [classifier if t.classifier else hidden for t in self._targets],
             dtype=like.dtype,
             device=like.device,
         )
-        if not _compiling():
+        if not torch.compiler.is_compiling():
             self._vector = (key, vector)
         return vector
 
     def _check_finite(self, total: Tensor, values: Tensor, step: int | None) -> None:
-        if _compiling():
+        if torch.compiler.is_compiling():
             if total.device.type == "cpu":  # an assertion in the graph (on an accelerator it would end the process)
                 finite = torch.isfinite(values)
                 for i, name in enumerate(self.layers):
@@ -267,7 +267,7 @@ class Regularizer(nn.Module):
 
     def _check_pending(self) -> None:
         pending, self._pending = self._pending, None
-        if pending is not None and not _compiling() and not pending.finite():
+        if pending is not None and not torch.compiler.is_compiling() and not pending.finite():
             self._raise_non_finite(pending.values, pending.step)
 
     def _raise_non_finite(self, values: Tensor, step: int | Tensor) -> None:
@@ -316,10 +316,6 @@ def _non_finite_message(layers: list[str]) -> str:
     )
 
 
-def _compiling() -> bool:
-    return bool(torch.compiler.is_compiling())
-
-
 class _Pending:
     """Per-layer finiteness of one call's values, on its way to the host without stopping the device."""
 
@@ -327,7 +323,7 @@ class _Pending:
         self.values, self.step = values, step
         flags = torch.isfinite(values)
         self.event = None
-        if flags.device.type == "cuda" and not _compiling():
+        if flags.device.type == "cuda" and not torch.compiler.is_compiling():
             self.flags = torch.empty(flags.shape, dtype=torch.bool, pin_memory=True)
             self.flags.copy_(flags, non_blocking=True)
             self.event = torch.cuda.Event()  # type: ignore[no-untyped-call]

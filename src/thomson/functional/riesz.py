@@ -30,7 +30,8 @@ def riesz_kernel(s: float, metric: Metric, *, reference: bool, eps: float | None
 def _kernel(s: float, metric: Metric, reference: bool, eps: float | None) -> Riesz:
     # Cached: a training loop asks for the same kernel at every call, and building one validates its fields.
     # (Not while torch.compile traces: the kernel is then built once, at tracing.)
-    return _build_kernel(s, metric, reference, eps) if _compiling() else _cached_kernel(s, metric, reference, eps)
+    build = _build_kernel if torch.compiler.is_compiling() else _cached_kernel
+    return build(s, metric, reference, eps)
 
 
 def _build_kernel(s: float, metric: Metric, reference: bool, eps: float | None) -> Riesz:
@@ -153,10 +154,6 @@ def _normalization(reference: bool, eps: float | None) -> Normalization:
 
 
 _cached_kernel = functools.lru_cache(maxsize=256)(_build_kernel)
-
-
-def _compiling() -> bool:
-    return bool(torch.compiler.is_compiling())
 
 
 def energy_terms(
