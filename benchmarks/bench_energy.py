@@ -35,6 +35,7 @@ from timing import add_timing_options, apply_timing_options
 
 import thomson
 from thomson.engine import tile_rows
+from thomson.solve.limits import available_memory
 
 METHODS = ("ref", "thomson", "floor")
 
@@ -134,7 +135,9 @@ def main() -> None:
         if device.type == "cuda":
             available = torch.cuda.mem_get_info()[0]
         else:
-            available = _meminfo_kb("MemAvailable") * 1024
+            available = available_memory()
+            if available is None:
+                raise SystemExit("the available memory is unknown on this system: pass --max-memory-gb")
         args.max_memory_gb = 0.7 * available / 2**30
     print(
         f"# MHE s=2 (reference constants), forward+backward, {device}, {torch.get_num_threads()} threads, "
@@ -157,11 +160,6 @@ def main() -> None:
                 results.append(cell)
                 print(format_row(cell), flush=True)
     print_targets(results)
-
-
-def _meminfo_kb(field: str) -> int:
-    with open("/proc/meminfo") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
 
 def measure_cell(
