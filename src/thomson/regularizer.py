@@ -214,9 +214,7 @@ class Regularizer(nn.Module):
                 classifiers=[flags[i] for i in chosen],
             )
             if sharded is not None:
-                from thomson.distributed.objective import sharded_objective
-
-                values.insert(sharded, sharded_objective(self.objective, rows[sharded], group=self.classifier_group))
+                values.insert(sharded, self._sharded_value(rows[sharded]))
         except (ValueError, TypeError, RuntimeError) as error:
             self._raise_on_layer(error, rows, flags)
         return values
@@ -227,14 +225,18 @@ class Regularizer(nn.Module):
         for target, weight, is_classifier in zip(self._targets, rows, flags, strict=True):
             try:
                 if is_classifier and self.classifier_group is not None:
-                    from thomson.distributed.objective import sharded_objective
-
-                    sharded_objective(self.objective, weight, group=self.classifier_group)
+                    self._sharded_value(weight)
                 else:
                     self.objective(weight, layer=target.name, classifier=is_classifier)
             except (ValueError, TypeError, RuntimeError) as layer_error:
                 raise _on_layer(layer_error, objective, target.name, weight) from layer_error
         raise _on_layer(error, objective, ", ".join(self.layers), rows[0]) from error
+
+    def _sharded_value(self, shard: Tensor) -> Tensor:
+        """The objective of the classifier whose rows are sharded over ``classifier_group`` (this rank's ``shard``)."""
+        from thomson.distributed.objective import sharded_objective
+
+        return sharded_objective(self.objective, shard, group=self.classifier_group)
 
     def _coefficient_vector(self, hidden: float, classifier: float, like: Tensor) -> Tensor:
         """``[L]``: each layer's coefficient, on ``like``'s device and dtype (kept while the coefficients are)."""
@@ -251,19 +253,14 @@ class Regularizer(nn.Module):
         return vector
 
     def _check_finite(self, total: Tensor, values: Tensor, step: int | None) -> None:
-        if torch.compiler.is_compiling():
-            if total.device.type == "cpu":  # an assertion in the graph (on an accelerator it would end the process)
-                finite = torch.isfinite(values)
-                for i, name in enumerate(self.layers):
-                    torch._assert_async(finite[i], _non_finite_message([name]))
-            else:  # read when the stats are, or at the next call outside the compiled code
-                self._pending = _Pending(values, self.step.clone() if step is None else step)
-            return
-        if total.device.type == "cpu":  # in host memory: reading it waits for nothing
-            if not bool(torch.isfinite(total)):
-                self._raise_non_finite(values, self.step if step is None else step)
-        else:  # read at the next call, by when the device has long finished it
+        if total.device.type != "cpu":  # read at the next call or with the stats, by when the device has finished
             self._pending = _Pending(values, self.step.clone() if step is None else step)
+        elif torch.compiler.is_compiling():  # an assertion in the graph (on an accelerator it would end the process)
+            finite = torch.isfinite(values)
+            for i, name in enumerate(self.layers):
+                torch._assert_async(finite[i], _non_finite_message([name]))
+        elif not bool(torch.isfinite(total)):  # in host memory: reading it waits for nothing
+            self._raise_non_finite(values, self.step if step is None else step)
 
     def _check_pending(self) -> None:
         pending, self._pending = self._pending, None
