@@ -160,7 +160,7 @@ class Riesz(Kernel):
                 value = z.pow(-self.s).neg_()
                 dfdz = z.pow(-self.s - 1.0).mul_(self.s)
             slope = dfdz.mul_(torch.rsqrt(1.0 - cc * cc)).mul_(-self.angle_scale * k)
-        return value, torch.where(clamped == c, slope, 0.0)
+        return value, slope.masked_fill_(clamped != c, 0.0)
 
     def _half(self, c: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None]:
         # f(c) + f(-c) from one clamp and one distance: the chords of c' and -c' are q = 2 - 2c' and 4 - q, the
@@ -208,7 +208,7 @@ class Riesz(Kernel):
             if slope is not None:
                 slope = slope.mul_(torch.rsqrt(torch.rsub(cc.square(), 1.0))).mul_(self.angle_scale * k)
         if slope is not None:
-            slope = torch.where(clamped == c, slope, 0.0)
+            slope = slope.masked_fill_(clamped != c, 0.0)
         return value, slope
 
 
@@ -252,7 +252,7 @@ class Gaussian(Kernel):
         # One exponential per element: f' = (2/width) f inside [-1, 1] (0 where the clamp is active).
         clamped = c.clamp(-1.0, 1.0)
         value = clamped.mul(2.0).add_(-2.0).add_(self.shift).div_(self.width).exp_()
-        return value, torch.where(clamped == c, value, 0.0).mul_(2.0 / self.width)
+        return value, value.mul(2.0 / self.width).masked_fill_(clamped != c, 0.0)
 
     def _half(self, c: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None]:
         # exp(b + t) + exp(b - t) with t = 2c/width, b = (shift - 2)/width: one clamp, two exponentials.
@@ -264,4 +264,4 @@ class Gaussian(Kernel):
         if not grad:
             return value, None
         slope = same.sub_(mirror).mul_(2.0 / self.width)
-        return value, torch.where(clamped == c, slope, 0.0)
+        return value, slope.masked_fill_(clamped != c, 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -178,16 +179,12 @@ class Regularizer(nn.Module):
         self._check_pending()
         hidden, classifier = self._coefficients(step)
         values = self._values()
-        try:
-            stacked = torch.stack(values)  # promotes dtypes
-        except RuntimeError:  # layers on several devices (a model split across accelerators)
-            stacked = torch.stack([v.to(values[0].device) for v in values])
-        total = torch.dot(stacked, self._coefficient_vector(hidden, classifier, stacked))
-        self._last = stacked.detach()
+        total = torch.dot(values, self._coefficient_vector(hidden, classifier, values))
+        self._last = values.detach()
         if self.check_finite:
             self._check_finite(total, self._last, step)
         if self.training and step is None:
-            self.step += 1
+            self.step.add_(1)
         return total
 
     def _coefficients(self, step: int | None) -> tuple[float, float]:
@@ -198,8 +195,8 @@ class Regularizer(nn.Module):
         t = int(self.step) if step is None else step
         return _current("coef", self.coef, t), _current("classifier_coef", self.classifier_coef, t)
 
-    def _values(self) -> list[Tensor]:
-        """Each target's value, in order, from one call of the objective (the sharded classifier's apart)."""
+    def _values(self) -> Tensor:
+        """Each target's value, in order, ``[L]``, from one call of the objective (the sharded classifier's apart)."""
         targets = self._targets
         rows = [t.rows() for t in targets]
         flags = [t.classifier for t in targets]
@@ -208,13 +205,18 @@ class Regularizer(nn.Module):
             sharded = flags.index(True)
         chosen = [i for i in range(len(targets)) if i != sharded]
         try:
-            values = self.objective.forward_many(
-                [rows[i] for i in chosen],
-                layers=[targets[i].name for i in chosen],
-                classifiers=[flags[i] for i in chosen],
+            values = (
+                self.objective.forward_many(
+                    [rows[i] for i in chosen],
+                    layers=[targets[i].name for i in chosen],
+                    classifiers=[flags[i] for i in chosen],
+                )
+                if chosen
+                else rows[0].new_zeros(0)
             )
             if sharded is not None:
-                values.insert(sharded, self._sharded_value(rows[sharded]))
+                shard = self._sharded_value(rows[sharded]).reshape(1).to(values)
+                values = torch.cat([values[:sharded], shard, values[sharded:]])
         except (ValueError, TypeError, RuntimeError) as error:
             self._raise_on_layer(error, rows, flags)
         return values
@@ -259,12 +261,15 @@ class Regularizer(nn.Module):
             finite = torch.isfinite(values)
             for i, name in enumerate(self.layers):
                 torch._assert_async(finite[i], _non_finite_message([name]))
-        elif not bool(torch.isfinite(total)):  # in host memory: reading it waits for nothing
+        elif not math.isfinite(total.item()):  # in host memory: reading it waits for nothing
             self._raise_non_finite(values, self.step if step is None else step)
 
     def _check_pending(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None and not torch.compiler.is_compiling() and not pending.finite():
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        if not torch.compiler.is_compiling() and not pending.finite():
             self._raise_non_finite(pending.values, pending.step)
 
     def _raise_non_finite(self, values: Tensor, step: int | Tensor) -> None:

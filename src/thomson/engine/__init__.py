@@ -24,15 +24,25 @@ streaming pass is too costly (10⁵–10⁶ rows).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Literal, get_args
 
+import torch
 from torch import Tensor
 
 from thomson._validate import one_of
+from thomson.engine.batches import Group, batch_groups
 from thomson.engine.chosen_rows import cross_sums, row_sums
 from thomson.engine.normalization import REFERENCE_EPS, Normalization
 from thomson.engine.sampled import SAMPLINGS, Estimate, Sampling, sampled_pair_mean
-from thomson.engine.streaming import GRAM_BLOCK, block_rows, streaming_pairwise_sum, tile_rows
+from thomson.engine.streaming import (
+    GRAM_BLOCK,
+    block_rows,
+    streaming_pairwise_sum,
+    streaming_pairwise_sums,
+    tile_rows,
+)
 from thomson.kernels import Kernel
 
 Backend = Literal["auto", "dense", "streaming"]
@@ -80,6 +90,71 @@ def pairwise_sum(
     return streaming_pairwise_sum(x, kernel, half_space=half_space, tile=tile, normalize=normalize, weight=weight)
 
 
+def pairwise_sums(
+    sets: Sequence[Tensor],
+    kernel: Kernel,
+    *,
+    half_space: Sequence[bool],
+    weights: Sequence[float],
+    backend: Backend = "auto",
+    normalize: Normalization | None = None,
+) -> Tensor:
+    """``[weights[b] · pairwise_sum(sets[b], half_space=half_space[b]) for b]`` as one tensor ``[L]``, from one
+    autograd node and as few passes as pay (:mod:`thomson.engine.batches`): the pairwise sums of several layers'
+    rows ``sets[b]: [N_b, D_b]`` at the cost of about one small call. Each value and gradient is exactly its own.
+
+    Example:
+        >>> import torch
+        >>> from thomson.kernels import Riesz
+        >>> sets = [torch.eye(3), torch.eye(4)[:3], torch.eye(2)]   # 3, 3 and 1 pairs at chord √2
+        >>> pairwise_sums(sets, Riesz(s=2), half_space=[False] * 3, weights=[1.0] * 3)
+        tensor([1.5000, 1.5000, 0.5000])
+    """
+    if backend not in BACKENDS:
+        one_of("backend", backend, BACKENDS)
+    if not len(sets) == len(half_space) == len(weights) or not sets:
+        raise ValueError(
+            f"pairwise_sums needs one half_space flag and one weight per set and at least one set, got {len(sets)} "
+            f"sets, {len(half_space)} flags and {len(weights)} weights"
+        )
+    if any(x.dim() != 2 for x in sets) or len({x.device for x in sets}) > 1:
+        raise ValueError("pairwise_sums needs sets of shape [N, D] on one device; call pairwise_sum for each other")
+    key = (
+        tuple((x.shape[0], x.shape[1], x.dtype) for x in sets),
+        tuple(bool(h) for h in half_space),
+        tuple(float(w) for w in weights),
+        sets[0].device,
+        backend == "dense",
+    )
+    groups = (_plan if torch.compiler.is_compiling() else _cached_plan)(*key)
+    values = streaming_pairwise_sums(sets, kernel, groups, normalize=normalize)
+    return values if len(sets) > 1 else values.reshape(1)
+
+
+def _plan(
+    sets: tuple[tuple[int, int, torch.dtype], ...],
+    half_space: tuple[bool, ...],
+    weights: tuple[float, ...],
+    device: torch.device,
+    dense: bool,
+) -> tuple[Group, ...]:
+    """The passes of :func:`pairwise_sums` for sets of these shapes ``(N, D, dtype)``, flags and weights: sets that
+    share the space, weight and dtype stacked where :func:`~thomson.engine.batches.batch_groups` says it pays."""
+    passes: dict[tuple[bool, float, torch.dtype], list[int]] = {}
+    for b, ((_, _, dtype), half, weight) in enumerate(zip(sets, half_space, weights, strict=True)):
+        passes.setdefault((half, weight, dtype), []).append(b)
+    groups = []
+    for (half, weight, _), members in passes.items():
+        for chosen in batch_groups([sets[b][:2] for b in members], device):
+            n, d, _ = sets[members[chosen[0]]]  # the widest
+            tile = max(n, 1) if dense else tile_rows(device, d)
+            groups.append(Group(tuple(sorted(members[c] for c in chosen)), half, weight, tile))
+    return tuple(groups)
+
+
+_cached_plan = functools.lru_cache(maxsize=64)(_plan)
+
+
 __all__ = [
     "BACKENDS",
     "GRAM_BLOCK",
@@ -93,6 +168,7 @@ __all__ = [
     "cross_sums",
     "pair_count",
     "pairwise_sum",
+    "pairwise_sums",
     "row_sums",
     "sampled_pair_mean",
     "tile_rows",

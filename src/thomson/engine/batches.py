@@ -15,6 +15,7 @@ forward and backward, measured with ``benchmarks/bench_sizes.py``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -24,6 +25,18 @@ CALL_COST = {"cpu": 60.0, "cuda": 150.0}
 
 MAC_COST = {"cpu": 2e-4, "cuda": 2e-6}
 """Cost of ``N²·D`` (the Gram product and the gradient's, forward and backward) per unit, in µs."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """Row sets reduced in one pass: ``members`` (indices into the sets: one set of any shape ``[..., N, D]``, or
+    several ``[N, D_b]`` sets of one ``N``, stacked with zero coordinates padding the narrower rows, which changes no
+    cosine), in half space or not, times ``weight``, by tiles of ``tile`` rows."""
+
+    members: tuple[int, ...]
+    half_space: bool
+    weight: float
+    tile: int
 
 
 def batch_groups(shapes: Sequence[tuple[int, int]], device: torch.device) -> list[list[int]]:
@@ -62,4 +75,4 @@ def stack_rows(rows: Sequence[Tensor]) -> Tensor:
     )
 
 
-__all__ = ["CALL_COST", "MAC_COST", "batch_groups", "stack_rows"]
+__all__ = ["CALL_COST", "MAC_COST", "Group", "batch_groups", "stack_rows"]

@@ -46,7 +46,7 @@ class Normalization:
         """``s: [..., N, 1]`` with ``x̂ = s x`` (0 for a zero row in the default mode)."""
         # Out of place: x̂ is also taken as a differentiable function of x (second derivatives).
         if self.reference:
-            return torch.rsqrt(torch.linalg.vecdot(x, x) + self.eps).unsqueeze(-1)
+            return x.square().sum(-1, keepdim=True).add_(self.eps).rsqrt_()
         norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
         scale: Tensor = norm.clamp_min(_tiny(x.dtype)).reciprocal() * (norm > 0)
         return scale
@@ -60,7 +60,7 @@ class Normalization:
         """``s (g - (x̂·g) x̂)``, the gradient with respect to ``x`` given ``grad = ∂/∂x̂``.
 
         Made of differentiable operations unless ``inplace`` (which overwrites ``grad``)."""
-        radial = torch.linalg.vecdot(grad, unit).unsqueeze(-1)
+        radial = (grad * unit).sum(-1, keepdim=True)
         if not self.reference:  # a norm below the clamp: a constant, only s g remains
             radial = radial * (scale < 1.0 / _tiny(scale.dtype))
         if inplace:

@@ -17,9 +17,14 @@ computed. Second derivatives (``create_graph=True``) recompute the gradient dens
 ``tile >= N`` there is one tile: the dense evaluation (one ``N×N`` Gram, one ``N×N`` matrix of
 derivatives, ``G = h'(C) X``), the fastest for small ``N``.
 
-Diagonal tiles set the cosines on their diagonal to 0 before the kernel sees them (a row with itself is no pair;
-``f(1)`` may be infinite) and then remove exactly what those entries contributed, so that no tile is ever
-written after the kernel has returned (kernels may return views of their input).
+A diagonal tile evaluates the kernel on all its entries and then overwrites the diagonal's terms with 0 (a row
+with itself is no pair; ``f(1)`` may be infinite: overwritten, not subtracted). In half space it evaluates ``f``
+on ``[C | -C]`` (``n × 2n``): every pair ``i ≠ j`` appears twice (which is ``a = 2``) and each row against its own
+negation, ``f(-c_ii)``, once, as it should; its derivative matrix is ``f'(C) - f'(-C)`` with that diagonal.
+
+Several row sets (several layers) are one autograd node (:func:`streaming_pairwise_sums`): each pass
+(:class:`~thomson.engine.batches.Group`: one set, or sets of one ``N`` stacked) is evaluated as above and the
+values are returned as one tensor ``[L]``.
 
 The walk is built from two entry points on blocks of rows, also used by schedules that hold the rows in several
 places (:mod:`thomson.distributed`): :func:`diagonal_block` (the pairs within one block, by symmetric tiles) and
@@ -28,6 +33,8 @@ places (:mod:`thomson.distributed`): :func:`diagonal_block` (the pairs within on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -35,6 +42,7 @@ from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
 from thomson._validate import integer
+from thomson.engine.batches import Group, stack_rows
 from thomson.engine.normalization import Normalization
 from thomson.kernels import Kernel
 
@@ -94,33 +102,39 @@ def _pair_tile(
             gj.baddbmm_(dv.mT, xi, alpha=a)
 
 
+def _zero_diagonal(m: Tensor) -> Tensor:
+    """``m`` with the diagonal of its last two dims set to 0, in place."""
+    if m.dim() == 2:
+        return m.fill_diagonal_(0.0)
+    m.diagonal(dim1=-2, dim2=-1).zero_()
+    return m
+
+
 def _diagonal_terms(
     c: Tensor, kernel: Kernel, half_space: bool, grad: bool, weight: float = 1.0
 ) -> tuple[Tensor, Tensor | None]:
     """The pairs within one block of rows from its cosines ``c: [..., n, n]``: ``weight`` times their sum, ``[...]``,
     and the matrix ``dv`` whose product ``a dv X`` is the sum's gradient (``a = 2`` in half space, else 1)."""
     # A row with itself is no pair: its entry is evaluated with the rest (f(1) may be infinite: no matter) and then
-    # overwritten, rather than subtracted (no cancellation). In half space it is overwritten with the term of the
-    # row against its own negation, f(-c_ii), which the sum then counts once, as it should (the symmetric tile
-    # counts each pair i < j twice, which is a = 2). Kernels may return views of c, so those are evaluated first.
-    mirror = pair_terms(kernel, c.diagonal(dim1=-2, dim2=-1).neg(), False, grad) if half_space else None
-    v, dv = pair_terms(kernel, c, half_space, grad)
-    if mirror is None:
-        v.diagonal(dim1=-2, dim2=-1).zero_()
-        value = v.sum((-2, -1)).mul_(0.5 * weight)
-    else:
-        v.diagonal(dim1=-2, dim2=-1).copy_(mirror[0])
+    # overwritten with 0, rather than subtracted (no cancellation). Kernels may return views of their input.
+    if half_space:
+        # f of the cosines with the other rows and with their negations, [c | -c]: each pair i ≠ j is counted twice
+        # (which is a = 2), and each row against its own negation, f(-c_ii), once, as it should.
+        n = c.shape[-1]
+        v, dv = pair_terms(kernel, torch.cat([c, c.neg()], -1), False, grad)
+        _zero_diagonal(v)  # of an n × 2n matrix: the first block's
         value = v.sum((-2, -1))
         if weight != 1.0:
             value = value.mul_(weight)
+        if dv is not None:
+            dv = _zero_diagonal(dv)
+            dv = dv[..., :n] - dv[..., n:]  # ∂f(-c)/∂c = -f'(-c)
+        return value, dv
+    v, dv = pair_terms(kernel, c, False, grad)
+    _zero_diagonal(v)
     if dv is not None:
-        # The derivative matrix's diagonal must be 0 (full space) or -f'(-c_ii) (half space: ∂f(-|x_i|²)/∂x_i is
-        # -2 f'(-c_ii) x_i, and a = 2).
-        if mirror is None or mirror[1] is None:
-            dv.diagonal(dim1=-2, dim2=-1).zero_()
-        else:
-            dv.diagonal(dim1=-2, dim2=-1).copy_(mirror[1]).neg_()
-    return value, dv
+        _zero_diagonal(dv)
+    return v.sum((-2, -1)).mul_(0.5 * weight), dv
 
 
 def _diagonal_tile(xi: Tensor, gi: Tensor | None, kernel: Kernel, half_space: bool, total: Tensor) -> None:
@@ -178,6 +192,13 @@ def _graph_gradient(x: Tensor, kernel: Kernel, half_space: bool) -> Tensor:
     return 2.0 * slope @ x
 
 
+def _product(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for ``[..., N, K] @ [..., K, M]``, by the product with the least fixed cost for its rank."""
+    if a.dim() == 2:
+        return torch.mm(a, b)
+    return torch.bmm(a, b) if a.dim() == 3 else torch.matmul(a, b)
+
+
 def _value_and_gradient(
     x: Tensor, kernel: Kernel, half_space: bool, tile: int, normalize: Normalization | None, weight: float, grad: bool
 ) -> tuple[Tensor, Tensor | None]:
@@ -188,9 +209,9 @@ def _value_and_gradient(
     factor = weight  # what the gradient still has to be multiplied by
     g: Tensor | None = None
     if n <= tile:  # one tile: the dense evaluation, in as few operations as possible
-        value, dv = _diagonal_terms(torch.matmul(unit, unit.mT), kernel, half_space, grad, weight)
+        value, dv = _diagonal_terms(_product(unit, unit.mT), kernel, half_space, grad, weight)
         if dv is not None:
-            g = torch.matmul(dv, unit)
+            g = _product(dv, unit)
             factor *= 2.0 if half_space else 1.0
     else:
         rows = unit.reshape(-1, n, d)
@@ -206,53 +227,96 @@ def _value_and_gradient(
     return value, g
 
 
-class _PairwiseSum(torch.autograd.Function):
-    """``weight · Σ_{i<j} h(c_ij)`` over ``x: [..., N, D]`` → ``[...]``; the gradient is computed in the forward pass.
+def _group_rows(sets: tuple[Tensor, ...], group: Group) -> Tensor:
+    """The rows a group's pass reduces: its one set, or its sets stacked ``[B, N, max D]``."""
+    if len(group.members) == 1:
+        return sets[group.members[0]]
+    return stack_rows([sets[i] for i in group.members])
 
-    The first backward scales that gradient in place and hands it over (no copy of ``x``); a further
+
+def _differentiable_gradient(x: Tensor, kernel: Kernel, normalize: Normalization | None, group: Group) -> Tensor:
+    """``∂value/∂x`` for a group's rows as differentiable dense operations (second derivatives, ``O(N²)`` memory)."""
+    unit = x if normalize is None else normalize.normalize(x)
+    g = _graph_gradient(unit, kernel, group.half_space) * group.weight
+    return g if normalize is None else normalize.backward(g, unit, normalize.scale(x))
+
+
+class _PairwiseSums(torch.autograd.Function):
+    """The pairwise sums of several row sets, by groups (:class:`Group`), as one autograd node: one value per set
+    (``[L]``; the value's shape ``[...]`` for one set ``[..., N, D]``), each gradient computed in the forward pass.
+
+    The first backward scales those gradients in place and hands them over (no copy of the rows); a further
     backward through the same graph (``retain_graph=True``) walks the tiles again. A second derivative
-    (``create_graph=True``, e.g. a look-ahead step through the energy) recomputes the gradient with
+    (``create_graph=True``, e.g. a look-ahead step through the energy) recomputes the gradients with
     differentiable dense operations: exact, but ``O(N²)`` memory.
     """
 
     @staticmethod
     def forward(
-        ctx: FunctionCtx,
-        x: Tensor,
-        kernel: Kernel,
-        half_space: bool,
-        tile: int,
-        normalize: Normalization | None,
-        weight: float,
+        ctx: FunctionCtx, kernel: Kernel, normalize: Normalization | None, groups: tuple[Group, ...], *sets: Tensor
     ) -> Tensor:
-        grad = bool(ctx.needs_input_grad[0])  # type: ignore[attr-defined]
-        if torch.is_autocast_enabled(x.device.type):
-            with torch.autocast(x.device.type, enabled=False):
-                value, g = _value_and_gradient(x, kernel, half_space, tile, normalize, weight, grad)
-        else:
-            value, g = _value_and_gradient(x, kernel, half_space, tile, normalize, weight, grad)
-        ctx.save_for_backward(x)
-        ctx.g, ctx.settings = g, (kernel, half_space, tile, normalize, weight)  # type: ignore[attr-defined]
-        return value
+        grad = any(ctx.needs_input_grad[3:])  # type: ignore[attr-defined]
+        device = sets[0].device.type
+        with torch.autocast(device, enabled=False) if torch.is_autocast_enabled(device) else nullcontext():
+            results = [
+                _value_and_gradient(_group_rows(sets, g), kernel, g.half_space, g.tile, normalize, g.weight, grad)
+                for g in groups
+            ]
+        ctx.save_for_backward(*sets)
+        ctx.g, ctx.settings = [g for _, g in results], (kernel, normalize, groups)  # type: ignore[attr-defined]
+        if len(sets) == 1:
+            return results[0][0]
+        parts = [v.reshape(-1) for v, _ in results]
+        values = parts[0] if len(parts) == 1 else torch.cat(parts)
+        order = [i for g in groups for i in g.members]
+        return values if order == sorted(order) else values[torch.tensor(order, device=values.device).argsort()]
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None, None, None, None, None]:
-        (x,) = ctx.saved_tensors
-        kernel, half_space, tile, normalize, weight = ctx.settings
-        g, ctx.g = ctx.g, None
-        scale = grad_out if grad_out.dim() == 0 else grad_out.reshape((*grad_out.shape, 1, 1))
-        if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
-            with torch.autocast(x.device.type, enabled=False):
-                unit = x if normalize is None else normalize.normalize(x)
-                g = _graph_gradient(unit, kernel, half_space) * weight
-                if normalize is not None:
-                    g = normalize.backward(g, unit, normalize.scale(x))
-            return scale * g, None, None, None, None, None
-        if g is None:  # a repeated backward: the gradient was handed over the first time
-            with torch.autocast(x.device.type, enabled=False):
-                _, g = _value_and_gradient(x.detach(), kernel, half_space, tile, normalize, weight, True)
-            assert g is not None
-        return g.mul_(scale), None, None, None, None, None
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
+        sets: tuple[Tensor, ...] = ctx.saved_tensors
+        kernel, normalize, groups = ctx.settings
+        gs, ctx.g = ctx.g, None
+        grads: list[Tensor | None] = [None, None, None, *([None] * len(sets))]
+        device = sets[0].device.type
+        for k, group in enumerate(groups):
+            members = group.members
+            if len(sets) == 1:
+                scale = grad_out.reshape((*grad_out.shape, 1, 1))
+            elif len(members) == 1:
+                scale = grad_out[members[0]]
+            elif members[-1] - members[0] == len(members) - 1:  # consecutive sets
+                scale = grad_out[members[0] : members[-1] + 1].reshape(-1, 1, 1)
+            else:
+                scale = grad_out[list(members)].reshape(-1, 1, 1)
+            if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
+                with torch.autocast(device, enabled=False):
+                    g = _differentiable_gradient(_group_rows(sets, group), kernel, normalize, group) * scale
+            else:
+                saved = None if gs is None else gs[k]
+                if saved is None:  # a repeated backward: the gradient was handed over the first time
+                    with torch.autocast(device, enabled=False):
+                        x = _group_rows(sets, group).detach()
+                        _, saved = _value_and_gradient(
+                            x, kernel, group.half_space, group.tile, normalize, group.weight, True
+                        )
+                    assert saved is not None
+                g = saved.mul_(scale)
+            if len(members) == 1:
+                grads[3 + members[0]] = g
+            else:
+                for i, gi in zip(members, g.unbind(0), strict=True):
+                    d = sets[i].shape[-1]
+                    grads[3 + i] = gi if d == gi.shape[-1] else gi[:, :d]
+        return tuple(grads)
+
+
+def streaming_pairwise_sums(
+    sets: Sequence[Tensor], kernel: Kernel, groups: Sequence[Group], *, normalize: Normalization | None = None
+) -> Tensor:
+    """The pairwise sums of several row sets in one autograd node, ``[L]``, by the passes ``groups`` describe (each
+    set in exactly one); :func:`thomson.engine.pairwise_sums` chooses the groups."""
+    values: Tensor = _PairwiseSums.apply(kernel, normalize, tuple(groups), *sets)  # type: ignore[no-untyped-call]
+    return values
 
 
 def streaming_pairwise_sum(
@@ -289,5 +353,4 @@ def streaming_pairwise_sum(
     if tile is None:
         tile = tile_rows(x.device, x.shape[-1])
     integer("tile", tile, low=1)
-    total: Tensor = _PairwiseSum.apply(x, kernel, half_space, tile, normalize, weight)  # type: ignore[no-untyped-call]
-    return total
+    return streaming_pairwise_sums([x], kernel, [Group((0,), half_space, weight, tile)], normalize=normalize)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
 from thomson._validate import one_of
-from thomson.engine import Backend, Normalization, pair_count, pairwise_sum
+from thomson.engine import Backend, Normalization, pair_count, pairwise_sum, pairwise_sums
 from thomson.engine.normalization import REFERENCE_EPS
 from thomson.functional.rows import as_rows, normalize_rows
 from thomson.kernels import METRICS, Metric, Riesz
@@ -94,59 +95,66 @@ def hyperspherical_energy(
         >>> round(float(hyperspherical_energy(tetrahedron, s=1, reduction="sum", eps=0)), 9)  # 3·sqrt(6)/2
         3.674234614
     """
-    return batch_energy(
-        as_rows(x),
-        s,
-        metric=metric,
-        half_space=half_space,
-        reduction=reduction,
-        eps=eps,
-        reference=reference,
-        backend=backend,
-    )
-
-
-def batch_energy(
-    x: Tensor,
-    s: float = 2.0,
-    *,
-    metric: Metric = "euclidean",
-    half_space: bool = False,
-    reduction: Reduction = "mean",
-    eps: float | None = None,
-    reference: bool = False,
-    backend: Backend = "auto",
-) -> Tensor:
-    """:func:`hyperspherical_energy` of each row set of a batch ``x: [..., N, D]``, in one engine pass: ``[...]``.
-
-    Several layers of one shape (``torch.stack`` of their rows), or the projections of one layer, are evaluated
-    together; each value is exactly the energy of its row set alone. Arguments as :func:`hyperspherical_energy`'s.
-
-    Example:
-        >>> x = torch.randn(3, 8, 5, dtype=torch.float64)
-        >>> one_by_one = torch.stack([hyperspherical_energy(rows) for rows in x])
-        >>> torch.allclose(batch_energy(x), one_by_one)
-        True
-    """
     if reduction not in REDUCTIONS:
         one_of("reduction", reduction, REDUCTIONS)
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    if x.dim() < 2:
-        raise ValueError(f"x must have shape [..., N, D] (a batch of row sets), got shape {tuple(x.shape)}")
-    if x.dtype in (torch.float16, torch.bfloat16):
-        x = x.float()
-    weight = 2.0 if reference and s == 0 and metric == "euclidean" else 1.0  # the reference's -log z²
-    if reduction == "mean":
-        weight /= max(pair_count(x.shape[-2], half_space), 1)
+    x = as_rows(x)
     return pairwise_sum(
         x,
         _kernel(float(s), metric, reference, eps),
         half_space=half_space,
         backend=backend,
         normalize=_normalization(reference, eps),
-        weight=weight,
+        weight=_pair_weight(x.shape[0], half_space, s, metric, reference, reduction),
     )
+
+
+def hyperspherical_energies(
+    sets: Sequence[Tensor],
+    s: float = 2.0,
+    *,
+    metric: Metric = "euclidean",
+    half_space: bool | Sequence[bool] = False,
+    reduction: Reduction = "mean",
+    eps: float | None = None,
+    reference: bool = False,
+    backend: Backend = "auto",
+) -> Tensor:
+    """:func:`hyperspherical_energy` of each of several row sets ``[N_b, D_b]`` (several layers), ``[L]``.
+
+    One autograd node and as few engine passes as pay (:func:`thomson.engine.pairwise_sums`): on small layers
+    about the cost of one call. ``half_space`` is one flag, or one per set; the other arguments are
+    :func:`hyperspherical_energy`'s, and each value is exactly what it gives for that set.
+
+    Example:
+        >>> sets = [torch.randn(8, 5, dtype=torch.float64), torch.randn(8, 27, dtype=torch.float64)]
+        >>> together = hyperspherical_energies(sets, half_space=[True, False])
+        >>> one_by_one = [hyperspherical_energy(sets[0], half_space=True), hyperspherical_energy(sets[1])]
+        >>> torch.allclose(together, torch.stack(one_by_one))
+        True
+    """
+    if reduction not in REDUCTIONS:
+        one_of("reduction", reduction, REDUCTIONS)
+    rows = [as_rows(x, f"sets[{b}]") for b, x in enumerate(sets)]
+    flags = [half_space] * len(rows) if isinstance(half_space, bool) else [bool(h) for h in half_space]
+    return pairwise_sums(
+        rows,
+        _kernel(float(s), metric, reference, eps),
+        half_space=flags,
+        weights=[_pair_weight(len(x), h, s, metric, reference, reduction) for x, h in zip(rows, flags, strict=True)],
+        backend=backend,
+        normalize=_normalization(reference, eps),
+    )
+
+
+def _pair_weight(n: int, half_space: bool, s: float, metric: Metric, reference: bool, reduction: Reduction) -> float:
+    """What the pair sum of ``n`` rows is multiplied by: 1/#pairs for a mean; twice for the reference's ``-log z²``."""
+    weight = _log_factor(s, metric, reference)
+    return weight / max(pair_count(n, half_space), 1) if reduction == "mean" else weight
+
+
+def _log_factor(s: float, metric: Metric, reference: bool) -> float:
+    """2 for the reference code's ``-log z²`` (twice ``-log z``), else 1."""
+    return 2.0 if reference and s == 0 and metric == "euclidean" else 1.0
 
 
 def _normalization(reference: bool, eps: float | None) -> Normalization:
@@ -166,5 +174,4 @@ def energy_terms(
     """
     kernel = riesz_kernel(float(s), metric, reference=reference, eps=eps)
     unit = normalize_rows(as_rows(x), reference=reference, eps=REFERENCE_EPS if eps is None else eps)
-    factor = 2.0 if reference and s == 0 and metric == "euclidean" else 1.0  # the reference's -log z²
-    return unit, kernel, factor
+    return unit, kernel, _log_factor(s, metric, reference)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 
 from thomson import _deprecation
@@ -43,16 +44,16 @@ class Objective(nn.Module):
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         raise NotImplementedError
 
-    def forward_many(
-        self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]
-    ) -> list[Tensor]:
-        """The objective of several layers, ``[forward(w, layer=l, classifier=c) for ...]``, which it is by default.
+    def forward_many(self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]) -> Tensor:
+        """The objective of several layers, ``[L]``: ``forward(w, layer=l, classifier=c)`` of each, stacked (on the
+        first layer's device), which it is by default.
 
         :class:`thomson.Regularizer` evaluates all its layers with one call. An objective that can evaluate several
-        layers together overrides it (MHE stacks layers of one shape into one engine pass); each value must be
-        what ``forward`` gives for that layer, with the same side effects (state, random draws) in layer order.
+        layers together overrides it (MHE evaluates them all in one autograd node); each value must be what
+        ``forward`` gives for that layer, with the same side effects (state, random draws) in layer order.
         """
-        return [self(w, layer=l, classifier=c) for w, l, c in zip(weights, layers, classifiers, strict=True)]
+        values = [self(w, layer=l, classifier=c) for w, l, c in zip(weights, layers, classifiers, strict=True)]
+        return torch.stack([v.to(values[0].device) for v in values])
 
     def layer_state(self, layer: str, name: str, init: Callable[[], Tensor]) -> Tensor:
         """The tensor ``name`` (one of :attr:`state_names`) of ``layer``, made by ``init()`` on first use and kept

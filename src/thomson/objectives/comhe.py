@@ -168,9 +168,7 @@ class CoMHE(Objective):
     def forward(self, weight: Tensor, *, layer: str = "", classifier: bool = False) -> Tensor:
         return self.forward_many([weight], layers=[layer], classifiers=[classifier])[0]
 
-    def forward_many(
-        self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]
-    ) -> list[Tensor]:
+    def forward_many(self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]) -> Tensor:
         """Every layer's projections (drawn, or stepped, layer by layer in order) reduced by the base objective in
         one call (``base.forward_many``: for MHE, one engine pass per shape of projected rows); the values are
         ``forward``'s."""
@@ -187,9 +185,9 @@ class CoMHE(Objective):
             if count == 0:
                 flags[first] = classifier
         values = self.base.forward_many(entries, layers=entry_layers, classifiers=flags)
-        return [
-            values[first] if count == 0 else torch.stack(values[first : first + count]).mean() for first, count in spans
-        ]
+        return torch.stack(
+            [values[first] if count == 0 else values[first : first + count].mean() for first, count in spans]
+        )
 
     def _project(self, weight: Tensor, layer: str, classifier: bool) -> Tensor | None:
         """This evaluation's projected rows ``[C, N, k]`` of a layer, or None for a layer that is not projected."""
@@ -233,7 +231,7 @@ class CoMHE(Objective):
         """``mean_c base(projected[c])`` over ``projected: [C, N, k]``, in one call of the base."""
         count = projected.shape[0]
         values = self.base.forward_many(list(projected.unbind(0)), layers=[layer] * count, classifiers=[False] * count)
-        return torch.stack(values).mean()
+        return values.mean()
 
     def check_layer_state(self, name: str, tensor: Tensor) -> str | None:
         if tensor.dim() != 2 or tensor.shape[0] != self.dim:

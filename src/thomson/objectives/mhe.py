@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-import torch
 from torch import Tensor
 
 from thomson._validate import one_of, real
 from thomson.engine import BACKENDS, Backend
-from thomson.engine.batches import batch_groups, stack_rows
-from thomson.functional.riesz import batch_energy, hyperspherical_energy, riesz_kernel
+from thomson.functional.riesz import hyperspherical_energies, hyperspherical_energy, riesz_kernel
 from thomson.functional.rows import weight_rows
 from thomson.kernels import Metric
 from thomson.objectives.base import Objective
@@ -88,34 +85,17 @@ class MHE(Objective):
             backend=self.backend,
         )
 
-    def forward_many(
-        self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]
-    ) -> list[Tensor]:
-        """Layers with the same number of neurons in one engine pass each (:mod:`thomson.engine.batches`: stacked,
-        narrower rows padded with zero coordinates, which changes no value); each value equals ``forward``'s."""
+    def forward_many(self, weights: Sequence[Tensor], *, layers: Sequence[str], classifiers: Sequence[bool]) -> Tensor:
+        """All layers in one autograd node (:func:`~thomson.functional.riesz.hyperspherical_energies`: layers with
+        the same number of neurons share an engine pass); each value equals ``forward``'s."""
         rows = [weight_rows(w, "MHE") for w in weights]
-        values: list[Tensor | None] = [None] * len(rows)
-        sets: dict[tuple[bool, torch.dtype, torch.device], list[int]] = {}
-        for i, (r, classifier) in enumerate(zip(rows, classifiers, strict=True)):
-            sets.setdefault((self.half_space and not classifier, r.dtype, r.device), []).append(i)
-        for (half_space, _, device), members in sets.items():
-            for group in batch_groups([(rows[i].shape[0], rows[i].shape[1]) for i in members], device):
-                chosen = [members[g] for g in group]
-                if len(chosen) == 1:
-                    values[chosen[0]] = self._energy(rows[chosen[0]], half_space)
-                    continue
-                for i, value in zip(
-                    chosen, self._energy(stack_rows([rows[i] for i in chosen]), half_space), strict=True
-                ):
-                    values[i] = value
-        return cast(list[Tensor], values)
-
-    def _energy(self, rows: Tensor, half_space: bool) -> Tensor:
-        return batch_energy(
+        if len({r.device for r in rows}) > 1:  # a model split across devices: layer by layer
+            return super().forward_many(weights, layers=layers, classifiers=classifiers)
+        return hyperspherical_energies(
             rows,
             self.s,
             metric=self.metric,
-            half_space=half_space,
+            half_space=[self.half_space and not classifier for classifier in classifiers],
             eps=self.eps,
             reference=self.reference,
             backend=self.backend,
