@@ -14,7 +14,7 @@ import torch
 
 from helpers import ROOT
 from thomson import engine
-from thomson.engine import BACKENDS, pair_count, pairwise_sum
+from thomson.engine import BACKENDS, pair_count, pairwise_sum, streaming
 from thomson.engine.streaming import streaming_pairwise_sum
 from thomson.functional import hyperspherical_energy
 from thomson.kernels import Kernel, Riesz
@@ -64,8 +64,12 @@ def value_and_grad(fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  #
 
 
 @pytest.mark.parametrize("kernel", [*KERNELS, Cubic()], ids=repr)
-@pytest.mark.parametrize("half_space", [False, True])
-def test_every_tile_equals_the_definition(kernel: Kernel, half_space: bool) -> None:
+@pytest.mark.parametrize(("half_space", "few_cosines"), [(False, 0), (True, 0), (True, 1 << 13)])
+def test_every_tile_equals_the_definition(
+    monkeypatch: pytest.MonkeyPatch, kernel: Kernel, half_space: bool, few_cosines: int
+) -> None:
+    # Half space: both evaluations of a diagonal tile, f(c) + f(-c) fused and f on [C | -C] (small tiles).
+    monkeypatch.setattr(streaming, "FEW_COSINES", few_cosines)
     x = rows(11, 4)
     expected, expected_grad = value_and_grad(lambda z: brute_force(z, kernel, half_space), x)
     for tile in (1, 3, 4, 10, 11, 64):  # tiles that do not divide N, a single tile, tiles larger than N

@@ -18,9 +18,11 @@ computed. Second derivatives (``create_graph=True``) recompute the gradient dens
 derivatives, ``G = h'(C) X``), the fastest for small ``N``.
 
 A diagonal tile evaluates the kernel on all its entries and then overwrites the diagonal's terms with 0 (a row
-with itself is no pair; ``f(1)`` may be infinite: overwritten, not subtracted). In half space it evaluates ``f``
-on ``[C | -C]`` (``n × 2n``): every pair ``i ≠ j`` appears twice (which is ``a = 2``) and each row against its own
-negation, ``f(-c_ii)``, once, as it should; its derivative matrix is ``f'(C) - f'(-C)`` with that diagonal.
+with itself is no pair; ``f(1)`` may be infinite: overwritten, not subtracted). In half space the diagonal holds
+each row against its own negation, ``f(-c_ii)``, counted once: a large tile evaluates ``h`` on ``C`` and writes
+``f(-c_ii)`` (evaluated apart) on the diagonal; a small one (up to :data:`FEW_COSINES`, where the number of
+operations decides the time) evaluates ``f`` on ``[C | -C]`` (``n × 2n``), whose sum counts every pair ``i ≠ j``
+twice and each ``f(-c_ii)`` once, and whose derivative matrix is ``f'(C) - f'(-C)``.
 
 Several row sets (several layers) are one autograd node (:func:`streaming_pairwise_sums`): each pass
 (:class:`~thomson.engine.batches.Group`: one set, or sets of one ``N`` stacked) is evaluated as above and the
@@ -55,6 +57,11 @@ CPU_TILE_SMALL_D = 256
 
 GPU_TILE = 4096
 """Rows per tile on an accelerator: large enough that each matrix product fills the device."""
+
+
+FEW_COSINES = 1 << 13
+"""In half space, tiles of up to this many cosines evaluate ``f`` on ``[C | -C]`` (fewest operations: small tiles
+cost what their operations cost); larger ones ``f(c) + f(-c)`` fused on ``C`` (least arithmetic)."""
 
 
 GRAM_BLOCK = 1 << 22
@@ -117,7 +124,7 @@ def _diagonal_terms(
     and the matrix ``dv`` whose product ``a dv X`` is the sum's gradient (``a = 2`` in half space, else 1)."""
     # A row with itself is no pair: its entry is evaluated with the rest (f(1) may be infinite: no matter) and then
     # overwritten with 0, rather than subtracted (no cancellation). Kernels may return views of their input.
-    if half_space:
+    if half_space and c.numel() <= FEW_COSINES:
         # f of the cosines with the other rows and with their negations, [c | -c]: each pair i ≠ j is counted twice
         # (which is a = 2), and each row against its own negation, f(-c_ii), once, as it should.
         n = c.shape[-1]
@@ -129,6 +136,18 @@ def _diagonal_terms(
         if dv is not None:
             dv = _zero_diagonal(dv)
             dv = dv[..., :n] - dv[..., n:]  # ∂f(-c)/∂c = -f'(-c)
+        return value, dv
+    if half_space:
+        # h(c) = f(c) + f(-c) on every entry (each pair i ≠ j twice: a = 2), the diagonal overwritten with the row
+        # against its own negation, f(-c_ii), evaluated first (kernels may return views of c).
+        mirror = pair_terms(kernel, c.diagonal(dim1=-2, dim2=-1).neg(), False, grad)
+        v, dv = pair_terms(kernel, c, True, grad)
+        v.diagonal(dim1=-2, dim2=-1).copy_(mirror[0])
+        value = v.sum((-2, -1))
+        if weight != 1.0:
+            value = value.mul_(weight)
+        if dv is not None and mirror[1] is not None:  # ∂f(-c_ii)/∂c_ii = -f'(-c_ii)
+            dv.diagonal(dim1=-2, dim2=-1).copy_(mirror[1]).neg_()
         return value, dv
     v, dv = pair_terms(kernel, c, False, grad)
     _zero_diagonal(v)
