@@ -285,7 +285,7 @@ class _PairwiseSums(torch.autograd.Function):
         ctx.g, ctx.settings = [g for _, g in results], (kernel, normalize, groups)  # type: ignore[attr-defined]
         if len(sets) == 1:
             return results[0][0]
-        parts = [v.reshape(-1) for v, _ in results]
+        parts = [v if v.dim() == 1 else v.reshape(-1) for v, _ in results]
         values = parts[0] if len(parts) == 1 else torch.cat(parts)
         order = [i for g in groups for i in g.members]
         return values if order == sorted(order) else values[torch.tensor(order, device=values.device).argsort()]
