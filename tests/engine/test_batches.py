@@ -10,6 +10,7 @@ import torch
 import thomson
 from thomson.engine import Normalization, pairwise_sum, pairwise_sums
 from thomson.engine.batches import stack_rows
+from thomson.engine.streaming import streaming_pairwise_sum
 from thomson.kernels import Kernel, Riesz
 
 
@@ -123,3 +124,19 @@ def test_pairwise_sums_refuses_what_it_cannot_evaluate(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         pairwise_sums(sets, Riesz(s=2), half_space=flags, weights=weights)
+
+
+@pytest.mark.parametrize("half_space", [False, True])
+def test_a_batch_larger_than_a_tile_is_evaluated_by_slices_with_each_sets_own_value(half_space: bool) -> None:
+    # 7 sets of 5 rows: 175 cosines against a tile of 6 × 6, so by slices of one set (and of 2 with a tile of 8).
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(7, 5, 3, dtype=torch.float64, generator=gen, requires_grad=True)
+    kernel, norm = Riesz(s=1.0, contraction=1e-6), Normalization()
+    probe = torch.randn(7, dtype=torch.float64, generator=gen)
+    expected = torch.stack([_brute_force(norm.normalize(x[b]), kernel, half_space) for b in range(7)])
+    (expected_grad,) = torch.autograd.grad(expected @ probe, x)
+    for tile in (6, 8):
+        values = streaming_pairwise_sum(x, kernel, half_space=half_space, tile=tile, normalize=norm)
+        (grad,) = torch.autograd.grad(values @ probe, x)
+        torch.testing.assert_close(values, expected.detach(), rtol=1e-11, atol=1e-12)
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)

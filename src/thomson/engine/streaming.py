@@ -15,7 +15,9 @@ Why in the forward: recomputing in the backward would form every Gram tile and e
 memory stays ``O(N·D + tile²)``. Under ``torch.no_grad()`` (or an input that needs no gradient) only the value is
 computed. Second derivatives (``create_graph=True``) recompute the gradient densely, with autograd. With
 ``tile >= N`` there is one tile: the dense evaluation (one ``N×N`` Gram, one ``N×N`` matrix of
-derivatives, ``G = h'(C) X``), the fastest for small ``N``.
+derivatives, ``G = h'(C) X``), the fastest for small ``N``; a batch of such sets whose cosines together exceed a
+tile's (CoMHE's projections) is evaluated by slices of the batch, so that no temporary outgrows a tile (larger
+ones are taken fresh from the system, page by page, at every call).
 
 A diagonal tile evaluates the kernel on all its entries and then overwrites the diagonal's terms with 0 (a row
 with itself is no pair; ``f(1)`` may be infinite: overwritten, not subtracted). In half space the diagonal holds
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -223,8 +225,19 @@ def _value_and_gradient(
 ) -> tuple[Tensor, Tensor | None]:
     """``weight · Σ_{i<j} h(c_ij)`` over ``x: [..., N, D]`` (``[...]``, ``x``'s dtype) and, when ``grad``, its
     gradient with respect to ``x`` (through the normalization when one is given)."""
-    unit, scale = (x, None) if normalize is None else normalize.apply(x)
     n, d = x.shape[-2:]
+    sets = x.numel() // max(n * d, 1)
+    if n <= tile and sets > 1 and sets * n * n > tile * tile:
+        # Dense sets whose cosines together exceed a tile's, by slices of the batch: no temporary outgrows a tile
+        # (larger ones come fresh from the system, page by page, at every call).
+        rows, step = x.reshape(-1, n, d), max(1, tile * tile // (n * n))
+        parts = [
+            _value_and_gradient(rows[i : i + step], kernel, half_space, tile, normalize, weight, grad)
+            for i in range(0, sets, step)
+        ]
+        value = torch.cat([v for v, _ in parts]).reshape(x.shape[:-2])
+        return value, torch.cat([cast(Tensor, g) for _, g in parts]).view(x.shape) if grad else None
+    unit, scale = (x, None) if normalize is None else normalize.apply(x)
     factor = weight  # what the gradient still has to be multiplied by
     g: Tensor | None = None
     if n <= tile:  # one tile: the dense evaluation, in as few operations as possible
