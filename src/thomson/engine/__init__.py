@@ -86,7 +86,7 @@ def pairwise_sum(
     if x.dim() < 2:
         raise ValueError(f"x must have shape [..., N, D], got shape {tuple(x.shape)}")
     n, d = x.shape[-2:]
-    tile = max(n, 1) if backend == "dense" else tile_rows(x.device, d)
+    tile = max(n, tile_rows(x.device, d)) if backend == "dense" else tile_rows(x.device, d)
     return streaming_pairwise_sum(x, kernel, half_space=half_space, tile=tile, normalize=normalize, weight=weight)
 
 
@@ -147,7 +147,7 @@ def _plan(
     for (half, weight, _), members in passes.items():
         for chosen in batch_groups([sets[b][:2] for b in members], device):
             n, d, _ = sets[members[chosen[0]]]  # the widest
-            tile = max(n, 1) if dense else tile_rows(device, d)
+            tile = max(n, tile_rows(device, d)) if dense else tile_rows(device, d)
             groups.append(Group(tuple(sorted(members[c] for c in chosen)), half, weight, tile))
     return tuple(groups)
 
