@@ -18,6 +18,9 @@ value and the gradient ``h'(C) X`` in one pass from the kernel's ``value_and_der
   fastest at every size on the CPU (``benchmarks/bench_energy.py``). Results agree to round-off whichever
   backend runs.
 
+:func:`pairwise_sums` takes several row sets (several layers) in one autograd node and as few passes as pay
+(:mod:`thomson.engine.batches`).
+
 :mod:`thomson.engine.sampled` estimates the mean of the reduction from sampled pairs or rows when even the
 streaming pass is too costly (10⁵–10⁶ rows).
 """
