@@ -65,9 +65,8 @@ def _check(args: dict[str, Any]) -> None:
 def _generate(items: tuple[tuple[str, Any], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The package's ``make_dataset`` for these arguments (cached), leaving the global random states untouched."""
     package = require("mnist1d.data", extra="mnist1d", purpose="the mnist1d data set")
-    args = (
-        package.get_dataset_args()
-    )  # an attribute view of the package's defaults, incl. fields thomson does not expose
+    # An attribute view of the package's defaults, incl. fields thomson does not expose.
+    args = package.get_dataset_args()
     for name, value in items:
         setattr(args, "seed" if name == "generation_seed" else name, list(value) if name == "padding" else value)
     numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002 (the package's generator)

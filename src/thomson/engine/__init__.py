@@ -89,7 +89,7 @@ def pairwise_sum(
     if x.dim() < 2:
         raise ValueError(f"x must have shape [..., N, D], got shape {tuple(x.shape)}")
     n, d = x.shape[-2:]
-    tile = max(n, tile_rows(x.device, d)) if backend == "dense" else tile_rows(x.device, d)
+    tile = _tile(x.device, n, d, backend == "dense")
     return streaming_pairwise_sum(x, kernel, half_space=half_space, tile=tile, normalize=normalize, weight=weight)
 
 
@@ -150,9 +150,15 @@ def _plan(
     for (half, weight, _), members in passes.items():
         for chosen in batch_groups([sets[b][:2] for b in members], device):
             n, d, _ = sets[members[chosen[0]]]  # the widest
-            tile = max(n, tile_rows(device, d)) if dense else tile_rows(device, d)
-            groups.append(Group(tuple(sorted(members[c] for c in chosen)), half, weight, tile))
+            groups.append(Group(tuple(sorted(members[c] for c in chosen)), half, weight, _tile(device, n, d, dense)))
     return tuple(groups)
+
+
+def _tile(device: torch.device, n: int, d: int, dense: bool) -> int:
+    """Rows per tile for sets of ``n`` rows of dimension ``d``: the device's, or (``dense``) at least ``n``, one tile
+    per set (a batch of sets is still sliced to the device's tile, :mod:`thomson.engine.streaming`)."""
+    tile = tile_rows(device, d)
+    return max(n, tile) if dense else tile
 
 
 _cached_plan = functools.lru_cache(maxsize=64)(_plan)

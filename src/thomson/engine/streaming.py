@@ -132,30 +132,25 @@ def _diagonal_terms(
         n = c.shape[-1]
         v, dv = pair_terms(kernel, torch.cat([c, c.neg()], -1), False, grad)
         _zero_diagonal(v)  # of an n × 2n matrix: the first block's
-        value = v.sum((-2, -1))
-        if weight != 1.0:
-            value = value.mul_(weight)
         if dv is not None:
             dv = _zero_diagonal(dv)
             dv = dv[..., :n] - dv[..., n:]  # ∂f(-c)/∂c = -f'(-c)
-        return value, dv
-    if half_space:
+    elif half_space:
         # h(c) = f(c) + f(-c) on every entry (each pair i ≠ j twice: a = 2), the diagonal overwritten with the row
         # against its own negation, f(-c_ii), evaluated first (kernels may return views of c).
         mirror = pair_terms(kernel, c.diagonal(dim1=-2, dim2=-1).neg(), False, grad)
         v, dv = pair_terms(kernel, c, True, grad)
         v.diagonal(dim1=-2, dim2=-1).copy_(mirror[0])
-        value = v.sum((-2, -1))
-        if weight != 1.0:
-            value = value.mul_(weight)
         if dv is not None and mirror[1] is not None:  # ∂f(-c_ii)/∂c_ii = -f'(-c_ii)
             dv.diagonal(dim1=-2, dim2=-1).copy_(mirror[1]).neg_()
-        return value, dv
-    v, dv = pair_terms(kernel, c, False, grad)
-    _zero_diagonal(v)
-    if dv is not None:
-        _zero_diagonal(dv)
-    return v.sum((-2, -1)).mul_(0.5 * weight), dv
+    else:
+        v, dv = pair_terms(kernel, c, False, grad)
+        _zero_diagonal(v)
+        if dv is not None:
+            _zero_diagonal(dv)
+        weight *= 0.5  # the symmetric tile counts each pair i < j twice
+    value = v.sum((-2, -1))
+    return (value if weight == 1.0 else value.mul_(weight)), dv
 
 
 def _diagonal_tile(xi: Tensor, gi: Tensor | None, kernel: Kernel, half_space: bool, total: Tensor) -> None:

@@ -13,7 +13,7 @@ from torch import Tensor
 from thomson._validate import one_of
 from thomson.engine import Backend, Normalization, pair_count, pairwise_sum, pairwise_sums
 from thomson.engine.normalization import REFERENCE_EPS
-from thomson.functional.rows import as_rows, normalize_rows
+from thomson.functional.rows import as_rows
 from thomson.kernels import METRICS, Metric, Riesz
 
 Reduction = Literal["mean", "sum"]
@@ -173,5 +173,5 @@ def energy_terms(
     (2 for the reference code's ``-log z²``, else 1). Call it with autocast disabled.
     """
     kernel = riesz_kernel(float(s), metric, reference=reference, eps=eps)
-    unit = normalize_rows(as_rows(x), reference=reference, eps=REFERENCE_EPS if eps is None else eps)
+    unit = _normalization(reference, eps).normalize(as_rows(x))
     return unit, kernel, _log_factor(s, metric, reference)
